@@ -1,0 +1,24 @@
+import csv
+
+from tests.training.helpers import quick_train_argv
+from training import compare, train
+
+
+def test_compare_writes_table_csv_and_chart(camvid_root, tmp_path):
+    runs = []
+    for model in ("unet_mini", "dilatednet"):
+        out = tmp_path / model
+        train.main(train.get_args_parser().parse_args(quick_train_argv(camvid_root, out, model=model, epochs=1)))
+        runs.append(out)
+    output = tmp_path / "docs" / "comparison"
+    args = compare.get_args_parser().parse_args(
+        ["--runs", *map(str, runs), "--output", str(output), "--latency-size", "48", "64", "--latency-runs", "2"]
+    )
+    rows = compare.main(args)
+    assert [r["model"] for r in rows] == ["U-Net Mini (width 0.25)", "DilatedNet (width 0.25)"]
+    assert all(r["params_m"] > 0 and r["gmacs"] > 0 and r["cpu_ms"] > 0 for r in rows)
+    table = output.with_suffix(".md").read_text()
+    assert "| U-Net Mini (width 0.25) | combined |" in table and "Seed's table" in table
+    with open(output.with_suffix(".csv")) as f:
+        assert len(list(csv.DictReader(f))) == 2
+    assert output.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"

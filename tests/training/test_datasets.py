@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tests.conftest import CITYSCAPES_FIXTURE_LABELS
+from training.categories import CAMVID_CLASS_TO_CATEGORY_ID
+from training.datasets import build_dataset
+
+
+def test_camvid_fixture_maps_11_classes_to_categories(camvid_root):
+    dataset = build_dataset("camvid", camvid_root, "train")
+    assert len(dataset) == 8
+    image, mask = dataset[0]
+    assert image.dtype == torch.uint8 and image.shape == (3, 48, 64)
+    classes = np.asarray(Image.open(camvid_root / "trainannot" / dataset.pairs[0][0].name))
+    assert set(np.unique(classes)) == set(range(12))  # every CamVid class is on the fixture
+    for camvid_class in range(12):
+        assert (mask.numpy()[classes == camvid_class] == CAMVID_CLASS_TO_CATEGORY_ID[camvid_class]).all()
+
+
+def test_cityscapes_fixture_maps_label_ids_to_categories(cityscapes_root):
+    dataset = build_dataset("cityscapes", cityscapes_root, "train")
+    assert len(dataset) == 4  # *_gtFine_color.png files are not mistaken for samples
+    for index in range(len(dataset)):
+        _, mask = dataset[index]
+        label_ids = np.asarray(Image.open(dataset.pairs[index][1]))
+        for label_id, category in CITYSCAPES_FIXTURE_LABELS.items():
+            assert (mask.numpy()[label_ids == label_id] == category).all()
+        assert set(mask.unique().tolist()) == set(range(8))
+
+
+def test_missing_label_file_is_a_clear_error(camvid_root):
+    (camvid_root / "valannot" / "0001TP_000000.png").unlink()
+    with pytest.raises(FileNotFoundError, match="missing annotation"):
+        build_dataset("camvid", camvid_root, "val")
+
+
+def test_missing_split_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="leftImg8bit/train"):
+        build_dataset("cityscapes", tmp_path, "train")

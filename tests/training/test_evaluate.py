@@ -1,0 +1,30 @@
+import json
+
+import pytest
+
+from tests.training.helpers import quick_train_argv
+from training import evaluate, train
+
+
+@pytest.fixture
+def checkpoint(camvid_root, tmp_path):
+    out = tmp_path / "run"
+    train.main(train.get_args_parser().parse_args(quick_train_argv(camvid_root, out, epochs=1)))
+    return out / "best.pt"
+
+
+def test_evaluate_writes_metrics_json_and_confusion_png(camvid_root, checkpoint, tmp_path):
+    out = tmp_path / "eval" / "val.json"
+    args = evaluate.get_args_parser().parse_args([
+        "--checkpoint", str(checkpoint), "--dataset", "camvid", "--data-root", str(camvid_root),
+        "--split", "val", "--json", str(out), "--workers", "0", "--device", "cpu",
+    ])
+    evaluate.main(args)
+    result = json.loads(out.read_text())
+    assert result["images"] == 4 and result["split"] == "val" and result["model"] == "unet_mini"
+    assert set(result["per_category"]) == {"void", "flat", "construction", "object", "nature", "sky", "human", "vehicle"}
+    for key in ("miou", "mdice", "miou_8", "mdice_8", "pixel_accuracy", "val_loss"):
+        assert 0 <= result[key] <= (1 if key != "val_loss" else 100)
+    # The matrix counts every labelled pixel of the 4 val images, at their native 48x64 size.
+    assert sum(map(sum, result["confusion_matrix"])) == 4 * 48 * 64
+    assert (out.parent / "val_confusion.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,41 @@
+"""Checkpoints: the model's config travels with its weights, so anyone can rebuild it by name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from training.models import SegmentationModel, build_model
+
+
+def model_config(model_name: str, model_kwargs: dict, short_side: int, dataset: str) -> dict:
+    """What it takes to rebuild and feed a model: registry name, builder kwargs, inference scale."""
+    return {"model": model_name, "model_kwargs": dict(model_kwargs), "short_side": short_side, "dataset": dataset}
+
+
+def save_checkpoint(path: Path, model: torch.nn.Module, config: dict, **state: Any) -> None:
+    """Write atomically (a crash mid-write never leaves a truncated checkpoint)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save({"config": config, "model": model.state_dict(), **state}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def model_from_config(config: dict, state_dict: dict | None = None) -> SegmentationModel:
+    model = build_model(config["model"], **config.get("model_kwargs", {}))
+    if state_dict is not None:
+        model.load_state_dict(state_dict)
+    return model
+
+
+def load_model(path: str | Path) -> tuple[SegmentationModel, dict]:
+    """Rebuild the model of a checkpoint in eval mode; returns (model, config)."""
+    checkpoint = load_checkpoint(path)
+    model = model_from_config(checkpoint["config"], checkpoint["model"])
+    return model.eval(), checkpoint["config"]

@@ -1,0 +1,161 @@
+"""Compare models: train them under one budget (or read finished runs) and write the table.
+
+    python -m training.compare --train --models unet_mini vgg16_unet dilatednet --dataset camvid \
+        --data-root ../shared/data/camvid --epochs 20 --runs-dir runs/compare --output docs/comparison
+    python -m training.compare --runs runs/compare/unet_mini runs/compare/vgg16_unet --output docs/comparison
+
+Writes OUTPUT.md, OUTPUT.csv and OUTPUT.png: model, loss, validation loss, mIoU, Dice, training time,
+parameters, MACs and CPU latency per image at the stated resolution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from training import train  # noqa: E402
+from training.checkpoints import load_model  # noqa: E402
+from training.datasets import DATASETS  # noqa: E402
+from training.losses import LOSS_DISPLAY_NAMES, LOSSES  # noqa: E402
+from training.models import MODEL_REGISTRY, display_name  # noqa: E402
+
+SEED_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
+| --- | --- | --- | --- | --- | --- |
+| U-Net Mini | categorical CE | 0.462 | 0.588 | 0.697 | 79.1 |
+| VGG16 U-Net | combined | 0.412 | 0.607 | 0.713 | 153.6 |
+| DilatedNet | categorical CE | 0.799 | 0.391 | 0.503 | 138.1 |"""
+
+COLUMNS = ["model", "loss", "val_loss", "miou", "mdice", "miou_8", "mdice_8", "train_minutes", "epochs",
+           "params_m", "gmacs", "cpu_ms"]
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=Path, nargs="*", default=[], help="finished run directories to read")
+    p.add_argument("--train", action="store_true", help="train --models first, into --runs-dir/<model>")
+    p.add_argument("--models", nargs="+", default=sorted(MODEL_REGISTRY), choices=sorted(MODEL_REGISTRY))
+    p.add_argument("--runs-dir", type=Path, default=Path("runs/compare"), help="where --train writes runs")
+    p.add_argument("--dataset", choices=sorted(DATASETS), help="dataset (with --train)")
+    p.add_argument("--data-root", type=Path, help="dataset root (with --train)")
+    p.add_argument("--epochs", type=int, default=20, help="epoch budget per model (with --train)")
+    p.add_argument("--width", type=float, default=1.0, help="channel multiplier for every model (with --train)")
+    p.add_argument("--loss", default="ce_dice", choices=sorted(LOSSES), help="loss for every model (with --train)")
+    p.add_argument("--batch-size", type=int, default=8, help="training batch size (with --train)")
+    p.add_argument("--limit-train", type=int, help="first N training images only (with --train)")
+    p.add_argument("--limit-val", type=int, help="first N validation images only (with --train)")
+    p.add_argument("--latency-size", type=int, nargs=2, default=(360, 480), metavar=("H", "W"),
+                   help="input resolution for MACs and CPU latency")
+    p.add_argument("--latency-runs", type=int, default=10, help="timed forward passes per model")
+    p.add_argument("--output", type=Path, default=Path("docs/comparison"), help="output path without suffix")
+    return p
+
+
+def train_runs(args: argparse.Namespace) -> list[Path]:
+    if not (args.dataset and args.data_root):
+        raise SystemExit("--train needs --dataset and --data-root")
+    runs = []
+    for name in args.models:
+        run_dir = args.runs_dir / name
+        argv = ["--model", name, "--width", str(args.width), "--dataset", args.dataset, "--data-root",
+                str(args.data_root), "--epochs", str(args.epochs), "--loss", args.loss, "--batch-size",
+                str(args.batch_size), "--output", str(run_dir)]
+        argv += ["--limit-train", str(args.limit_train)] if args.limit_train else []
+        argv += ["--limit-val", str(args.limit_val)] if args.limit_val else []
+        train.main(train.get_args_parser().parse_args(argv))
+        runs.append(run_dir)
+    return runs
+
+
+def measure_cost(model: torch.nn.Module, size: tuple[int, int], runs: int) -> dict:
+    """Parameters (M), GMACs (FLOPs / 2) and median CPU latency (ms) for one image of `size`."""
+    model = model.cpu().eval()
+    x = torch.randn(1, 3, *size)
+    with torch.inference_mode():
+        counter = FlopCounterMode(display=False)
+        with counter:
+            model(x)
+        model(x)  # warm-up
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - started)
+    return {
+        "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 2),
+        "gmacs": round(counter.get_total_flops() / 2e9, 2),
+        "cpu_ms": round(statistics.median(times) * 1000, 1),
+    }
+
+
+def row_for_run(run_dir: Path, size: tuple[int, int], latency_runs: int) -> dict:
+    summary = json.loads((run_dir / "summary.json").read_text())
+    model, _ = load_model(run_dir / "best.pt")
+    return {
+        "model": display_name(summary["model"], summary.get("width", 1.0)),
+        "loss": LOSS_DISPLAY_NAMES.get(summary["loss"], summary["loss"]),
+        "val_loss": round(summary["val_loss"], 3),
+        "miou": round(summary["miou"], 3),
+        "mdice": round(summary["mdice"], 3),
+        "miou_8": round(summary["miou_8"], 3),
+        "mdice_8": round(summary["mdice_8"], 3),
+        "train_minutes": summary["train_minutes"],
+        "epochs": f"{summary['best_epoch']}/{summary['epochs_run']}",
+        **measure_cost(model, size, latency_runs),
+    }
+
+
+def write_table(rows: list[dict], output: Path, size: tuple[int, int]) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with open(output.with_suffix(".csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    header = ("| Model | Loss | Val loss | IoU | Dice | IoU (8) | Dice (8) | Train time (min) | Best/run epochs "
+              f"| Params (M) | GMACs @{size[0]}x{size[1]} | CPU ms/image @{size[0]}x{size[1]} |")
+    lines = [header, "|" + " --- |" * len(COLUMNS)]
+    lines += ["| " + " | ".join(str(row[c]) for c in COLUMNS) + " |" for row in rows]
+    text = ("IoU and Dice: means over the 7 non-void categories, void ground truth ignored (Cityscapes' "
+            "category IoU). IoU (8) and Dice (8): over all 8, as the seed reported.\n\n" + "\n".join(lines)
+            + f"\n\nCPU latency: median of forward passes, batch 1, {torch.get_num_threads()} threads.\n\n"
+            "Seed's table (Cityscapes val, for reference):\n\n" + SEED_TABLE + "\n")
+    output.with_suffix(".md").write_text(text)
+    plot_comparison(rows, output.with_suffix(".png"))
+
+
+def plot_comparison(rows: list[dict], path: Path) -> None:
+    names = [r["model"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for ax, key, title in zip(axes, ["miou", "train_minutes", "cpu_ms"],
+                              ["mIoU (7, void ignored)", "training time (min)", "CPU latency (ms/image)"]):
+        ax.bar(names, [r[key] for r in rows], color=["#4c72b0", "#dd8452", "#55a868"][: len(rows)])
+        ax.set_title(title)
+        ax.tick_params(axis="x", rotation=15)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(args: argparse.Namespace) -> list[dict]:
+    runs = list(args.runs) + (train_runs(args) if args.train else [])
+    if not runs:
+        raise SystemExit("nothing to compare: give --runs, or --train with --models")
+    size = tuple(args.latency_size)
+    rows = [row_for_run(run, size, args.latency_runs) for run in runs]
+    write_table(rows, args.output, size)
+    print(args.output.with_suffix(".md").read_text())
+    return rows
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())

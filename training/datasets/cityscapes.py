@@ -1,0 +1,29 @@
+"""Cityscapes, official layout: leftImg8bit/<split>/<city>/*_leftImg8bit.png + gtFine/.../*_gtFine_labelIds.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from training.categories import CITYSCAPES_LABEL_ID_TO_CATEGORY_ID
+from training.datasets.base import LabelledImages, Transform
+
+SPLITS = ("train", "val", "test")
+
+
+def cityscapes_pairs(root: Path, split: str) -> list[tuple[Path, Path]]:
+    """Sorted (image, labelIds) pairs of a split; every image must have its label file."""
+    image_dir = root / "leftImg8bit" / split
+    if not image_dir.is_dir():
+        raise FileNotFoundError(f"Cityscapes: {image_dir} not found (expected leftImg8bit/{split}/<city>/)")
+    pairs = []
+    for image in sorted(image_dir.glob("*/*_leftImg8bit.png")):
+        stem = image.name.removesuffix("_leftImg8bit.png")
+        label = root / "gtFine" / split / image.parent.name / f"{stem}_gtFine_labelIds.png"
+        if not label.is_file():
+            raise FileNotFoundError(f"Cityscapes: missing label {label}")
+        pairs.append((image, label))
+    return pairs
+
+
+def cityscapes(root: str | Path, split: str, transforms: Transform | None = None) -> LabelledImages:
+    return LabelledImages(cityscapes_pairs(Path(root), split), CITYSCAPES_LABEL_ID_TO_CATEGORY_ID, transforms)

@@ -1,0 +1,51 @@
+"""The model registry: one name -> builder table; every builder returns a `SegmentationModel`."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from training.categories import NUM_CATEGORIES
+from training.models.base import SegmentationModel
+
+__all__ = ["MODEL_REGISTRY", "SegmentationModel", "build_model", "display_name"]
+from training.models.dilatednet import DilatedNet
+from training.models.unet_mini import UNetMini
+from training.models.vgg16_unet import build_vgg16_unet_net
+
+
+def _unet_mini(num_classes: int, width: float = 1.0) -> SegmentationModel:
+    net = UNetMini(num_classes, base_width=max(4, round(16 * width)))
+    return SegmentationModel(net, net.encoder, size_divisor=16, num_classes=num_classes)
+
+
+def _vgg16_unet(num_classes: int, width: float = 1.0) -> SegmentationModel:
+    net = build_vgg16_unet_net(num_classes, width)
+    return SegmentationModel(net, net.encoder, size_divisor=32, num_classes=num_classes)
+
+
+def _dilatednet(num_classes: int, width: float = 1.0) -> SegmentationModel:
+    net = DilatedNet(num_classes, width)
+    return SegmentationModel(net, net.encoder, size_divisor=8, num_classes=num_classes)
+
+
+MODEL_REGISTRY: dict[str, Callable[..., SegmentationModel]] = {
+    "unet_mini": _unet_mini,
+    "vgg16_unet": _vgg16_unet,
+    "dilatednet": _dilatednet,
+}
+DISPLAY_NAMES = {"unet_mini": "U-Net Mini", "vgg16_unet": "VGG16 U-Net", "dilatednet": "DilatedNet"}
+
+
+def build_model(name: str, num_classes: int = NUM_CATEGORIES, **kwargs: Any) -> SegmentationModel:
+    """Build a registered model by name; kwargs (e.g. `width`) go to its builder."""
+    try:
+        builder = MODEL_REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODEL_REGISTRY)}") from None
+    return builder(num_classes, **kwargs)
+
+
+def display_name(name: str, width: float = 1.0) -> str:
+    """Human name; a width-reduced variant says so."""
+    base = DISPLAY_NAMES.get(name, name)
+    return base if width == 1.0 else f"{base} (width {width:g})"

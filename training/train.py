@@ -1,0 +1,193 @@
+"""Train a registered model on Cityscapes or CamVid mapped to the 8 categories.
+
+    python -m training.train --model vgg16_unet --dataset camvid --data-root ../shared/data/camvid \
+        --epochs 60 --output runs/vgg16_unet
+
+RUN_DIR receives best.pt (best monitored epoch), last.pt (resume point, every epoch), history.csv/.json,
+curves.png and summary.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from training.checkpoints import load_checkpoint, model_config, model_from_config, save_checkpoint
+from training.datasets import DATASETS, build_dataset
+from training.early_stopping import MONITORS, EarlyStopping
+from training.engine import evaluate, train_one_epoch
+from training.history import write_history
+from training.losses import LOSSES, build_loss
+from training.models import MODEL_REGISTRY
+from training.presets import DATASET_SCALES, EvalPreset, TrainPreset
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, choices=sorted(MODEL_REGISTRY), help="registered model name")
+    p.add_argument("--width", type=float, default=1.0, help="channel multiplier (1.0 = the published width)")
+    p.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset layout")
+    p.add_argument("--data-root", required=True, type=Path, help="dataset root folder")
+    p.add_argument("--output", required=True, type=Path, help="run directory (created)")
+    p.add_argument("--epochs", type=int, default=50, help="maximum number of epochs")
+    p.add_argument("--batch-size", type=int, default=8, help="training batch size")
+    p.add_argument("--eval-batch-size", type=int, default=4, help="validation batch size")
+    p.add_argument("--loss", default="ce_dice", choices=sorted(LOSSES), help="ce, dice, or the combined ce_dice")
+    p.add_argument("--optimizer", default="adamw", choices=["adamw", "sgd"], help="optimiser")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="weight decay")
+    p.add_argument("--lr-schedule", default="poly", choices=["poly", "cosine", "constant"], help="per-iteration schedule")
+    p.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up length in epochs")
+    p.add_argument("--monitor", default="miou", choices=sorted(MONITORS), help="early stopping / best checkpoint metric")
+    p.add_argument("--patience", type=int, default=10, help="epochs without improvement before stopping")
+    p.add_argument("--min-delta", type=float, default=0.0, help="smallest change that counts as an improvement")
+    p.add_argument("--short-side", type=int, help="resize shorter image side to this (default: per dataset)")
+    p.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="training crop (default: per dataset)")
+    p.add_argument("--limit-train", type=int, help="use only the first N training images (smoke runs)")
+    p.add_argument("--limit-val", type=int, help="use only the first N validation images (smoke runs)")
+    p.add_argument("--workers", type=int, default=2, help="data-loading worker processes")
+    p.add_argument("--encoder-weights", type=Path, help="local state dict loaded into the encoder")
+    p.add_argument("--resume", type=Path, help="checkpoint to resume from (e.g. RUN_DIR/last.pt)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1...")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    return p
+
+
+def choose_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def make_loaders(args: argparse.Namespace, short_side: int, crop: tuple[int, int], device: torch.device):
+    train = build_dataset(args.dataset, args.data_root, "train", TrainPreset(short_side, crop))
+    val = build_dataset(args.dataset, args.data_root, "val", EvalPreset(short_side))
+    if args.limit_train:
+        train = Subset(train, range(min(args.limit_train, len(train))))
+    if args.limit_val:
+        val = Subset(val, range(min(args.limit_val, len(val))))
+    common = dict(num_workers=args.workers, pin_memory=device.type == "cuda", persistent_workers=args.workers > 0)
+    return (
+        DataLoader(train, args.batch_size, shuffle=True, drop_last=len(train) > args.batch_size, **common),
+        DataLoader(val, args.eval_batch_size, shuffle=False, **common),
+    )
+
+
+def build_optimizer(args: argparse.Namespace, model: torch.nn.Module) -> torch.optim.Optimizer:
+    if args.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=args.weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+
+
+def build_scheduler(args, optimizer, steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up, then poly (power 0.9), cosine or constant decay, per iteration."""
+    total = max(1, args.epochs * steps_per_epoch)
+    warmup = min(int(args.warmup_epochs * steps_per_epoch), total - 1)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        if args.lr_schedule == "poly":
+            return (1 - progress) ** 0.9
+        if args.lr_schedule == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * progress))
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def main(args: argparse.Namespace) -> dict:
+    """Train; returns the run summary (also written to RUN_DIR/summary.json)."""
+    seed_everything(args.seed)
+    device = choose_device(args.device)
+    scale = DATASET_SCALES[args.dataset]
+    short_side = args.short_side or scale.short_side
+    crop = tuple(args.crop) if args.crop else scale.crop
+    args.output.mkdir(parents=True, exist_ok=True)
+
+    config = model_config(args.model, {"width": args.width}, short_side, args.dataset)
+    model = model_from_config(config)
+    if args.encoder_weights:
+        model.load_encoder_weights(args.encoder_weights)
+    model.to(device)
+    train_loader, val_loader = make_loaders(args, short_side, crop, device)
+    loss_fn = build_loss(args.loss)
+    optimizer = build_optimizer(args, model)
+    scheduler = build_scheduler(args, optimizer, len(train_loader))
+    stopper = EarlyStopping(args.monitor, args.patience, args.min_delta)
+    history: list[dict] = []
+    start_epoch, train_seconds = 1, 0.0
+
+    if args.resume:
+        state = load_checkpoint(args.resume)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        stopper.load_state_dict(state["early_stopping"])
+        history, train_seconds = state["history"], state["train_seconds"]
+        start_epoch = state["epoch"] + 1
+        print(f"resumed from {args.resume} at epoch {start_epoch}")
+
+    print(f"{args.model} (width {args.width:g}) on {device}, {len(train_loader.dataset)} train / "
+          f"{len(val_loader.dataset)} val images, short side {short_side}, crop {crop}")
+    for epoch in range(start_epoch, args.epochs + 1):
+        if stopper.should_stop:
+            break
+        started = time.perf_counter()
+        train_loss = train_one_epoch(model, train_loader, loss_fn, optimizer, scheduler, device, f"epoch {epoch}")
+        train_seconds += time.perf_counter() - started
+        val_loss, confusion = evaluate(model, val_loader, loss_fn, device)
+        metrics = confusion.compute()
+        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_miou": metrics["miou"],
+               "val_mdice": metrics["mdice"], "val_miou_8": metrics["miou_8"],
+               "val_pixel_accuracy": metrics["pixel_accuracy"], "lr": scheduler.get_last_lr()[0],
+               "train_seconds": round(train_seconds, 1)}
+        history.append(row)
+        monitored = val_loss if args.monitor == "val_loss" else (metrics["miou"] or 0.0)
+        improved = stopper.step(monitored)
+        print(f"epoch {epoch}: train loss {train_loss:.4f}  val loss {val_loss:.4f}  mIoU {metrics['miou']:.4f}"
+              f"  mDice {metrics['mdice']:.4f}{'  (best)' if improved else ''}", flush=True)
+        if improved:
+            save_checkpoint(args.output / "best.pt", model, config, epoch=epoch, metrics=metrics, val_loss=val_loss)
+        save_checkpoint(args.output / "last.pt", model, config, epoch=epoch, optimizer=optimizer.state_dict(),
+                        scheduler=scheduler.state_dict(), early_stopping=stopper.state_dict(),
+                        history=history, train_seconds=train_seconds)
+        write_history(history, args.output)
+    if stopper.should_stop:
+        print(f"early stopping: no {args.monitor} improvement in {args.patience} epochs")
+
+    summary = run_summary(args, config, history, stopper)
+    (args.output / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def run_summary(args, config: dict, history: list[dict], stopper: EarlyStopping) -> dict:
+    """The best epoch's figures, as the comparison table reads them."""
+    best = load_checkpoint(args.output / "best.pt")
+    return {
+        "model": args.model, "width": args.width, "loss": args.loss, "dataset": args.dataset, "config": config,
+        "best_epoch": best["epoch"], "epochs_run": len(history), "stopped_early": stopper.should_stop,
+        "val_loss": best["val_loss"], "miou": best["metrics"]["miou"], "mdice": best["metrics"]["mdice"],
+        "miou_8": best["metrics"]["miou_8"], "mdice_8": best["metrics"]["mdice_8"],
+        "train_minutes": round(history[-1]["train_seconds"] / 60, 2) if history else 0.0,
+        "device": str(choose_device(args.device)),
+    }
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
