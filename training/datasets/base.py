@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import tv_tensors
-from torchvision.transforms.v2.functional import pil_to_tensor
+
+from training.image_io import decode_image
 
 Transform = Callable[[tv_tensors.Image, tv_tensors.Mask], tuple[torch.Tensor, torch.Tensor]]
 
@@ -30,8 +31,8 @@ class LabelledImages(Dataset):
 
     def load(self, index: int) -> tuple[tv_tensors.Image, tv_tensors.Mask]:
         image_path, label_path = self.pairs[index]
-        with Image.open(image_path) as pil_image:
-            image = tv_tensors.Image(pil_to_tensor(pil_image.convert("RGB")))
+        rgb = decode_image(image_path.read_bytes(), max_pixels=2**40)
+        image = tv_tensors.Image(torch.from_numpy(rgb).permute(2, 0, 1))
         with Image.open(label_path) as pil_labels:
             labels = np.asarray(pil_labels)
         if labels.ndim != 2:

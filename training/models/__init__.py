@@ -15,17 +15,17 @@ from training.models.vgg16_unet import build_vgg16_unet_net
 
 def _unet_mini(num_classes: int, width: float = 1.0) -> SegmentationModel:
     net = UNetMini(num_classes, base_width=max(4, round(16 * width)))
-    return SegmentationModel(net, net.encoder, size_divisor=16, num_classes=num_classes)
+    return SegmentationModel(net, size_divisor=16, num_classes=num_classes)
 
 
 def _vgg16_unet(num_classes: int, width: float = 1.0) -> SegmentationModel:
     net = build_vgg16_unet_net(num_classes, width)
-    return SegmentationModel(net, net.encoder, size_divisor=32, num_classes=num_classes)
+    return SegmentationModel(net, size_divisor=32, num_classes=num_classes)
 
 
 def _dilatednet(num_classes: int, width: float = 1.0) -> SegmentationModel:
     net = DilatedNet(num_classes, width)
-    return SegmentationModel(net, net.encoder, size_divisor=8, num_classes=num_classes)
+    return SegmentationModel(net, size_divisor=8, num_classes=num_classes)
 
 
 MODEL_REGISTRY: dict[str, Callable[..., SegmentationModel]] = {

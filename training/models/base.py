@@ -12,12 +12,15 @@ from torch import nn
 class SegmentationModel(nn.Module):
     """Wraps a segmentation net: (N, 3, H, W) normalised images -> (N, C, H, W) logits, for any H, W."""
 
-    def __init__(self, net: nn.Module, encoder: nn.Module, size_divisor: int, num_classes: int):
+    def __init__(self, net: nn.Module, size_divisor: int, num_classes: int):
         super().__init__()
-        self.net = net
-        self.encoder = encoder
+        self.net = net  # must expose the feature extractor as `net.encoder`
         self.size_divisor = size_divisor
         self.num_classes = num_classes
+
+    @property
+    def encoder(self) -> nn.Module:
+        return self.net.encoder
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.ndim != 4 or images.shape[1] != 3:

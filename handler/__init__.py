@@ -1,0 +1,1 @@
+"""TorchServe custom handler for the segmentation model."""

@@ -1,0 +1,60 @@
+"""The handler's pure steps (no TorchServe): bytes -> model input, logits -> PNG of category ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torchvision.transforms.v2 import functional as TF
+
+from training.image_io import ImageDecodeError, decode_image, encode_png
+from training.inference import category_ids_from_logits
+from training.presets import normalize_image
+
+
+@dataclass
+class PreparedImage:
+    """One request: the model input, the size the mask must have, or the reason it was refused."""
+
+    tensor: torch.Tensor | None
+    size: tuple[int, int]
+    error: str | None = None
+
+
+def prepare_image(data: bytes | bytearray, short_side: int, max_pixels: int) -> PreparedImage:
+    """Decode (any mode, EXIF applied), resize so the shorter side is `short_side`, normalise as in training."""
+    try:
+        rgb = decode_image(bytes(data), max_pixels)
+    except ImageDecodeError as error:
+        return PreparedImage(None, (0, 0), str(error))
+    image = torch.from_numpy(rgb).permute(2, 0, 1)
+    resized = TF.resize(image, [short_side], antialias=True)
+    return PreparedImage(normalize_image(resized), (rgb.shape[0], rgb.shape[1]))
+
+
+def batches_by_shape(items: list[PreparedImage]) -> dict[tuple[int, ...], list[int]]:
+    """Indices of the decodable items, grouped by input shape (each group runs as one batch)."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for index, item in enumerate(items):
+        if item.tensor is not None:
+            groups.setdefault(tuple(item.tensor.shape), []).append(index)
+    return groups
+
+
+@torch.inference_mode()
+def run_model(model: torch.nn.Module, items: list[PreparedImage], device: torch.device) -> list[torch.Tensor | None]:
+    """Logits (C, h, w) per item (None for refused items), batching items of equal shape."""
+    outputs: list[torch.Tensor | None] = [None] * len(items)
+    for indices in batches_by_shape(items).values():
+        batch = torch.stack([items[i].tensor for i in indices]).to(device)
+        logits = model(batch).float().cpu()
+        for row, index in enumerate(indices):
+            outputs[index] = logits[row]
+    return outputs
+
+
+def mask_png(logits: torch.Tensor, size: tuple[int, int]) -> bytes:
+    """(C, h, w) logits -> single-channel 8-bit PNG of category ids at `size` (height, width)."""
+    ids = category_ids_from_logits(logits[None], size)[0]
+    return encode_png(ids.numpy().astype(np.uint8))
