@@ -19,11 +19,7 @@ java:
 	./scripts/ensure_java.sh
 
 run: install java
-	$(BIN)/python -m training.train --model unet_mini --width 0.5 --dataset camvid \
-		--data-root $(or $(CAMVID_ROOT),../shared/data/camvid) --epochs 1 --limit-train 32 --limit-val 8 \
-		--batch-size 4 --output runs/smoke
-	$(BIN)/python -m training.evaluate --checkpoint runs/smoke/best.pt --dataset camvid \
-		--data-root $(or $(CAMVID_ROOT),../shared/data/camvid) --limit 8 --json runs/smoke/val_metrics.json
+	$(BIN)/python -m stack
 
 test: install java
 	$(BIN)/python -m pytest

@@ -1,0 +1,1 @@
+"""FastAPI gateway in front of TorchServe: the public /predict PNG contract."""

@@ -1,0 +1,36 @@
+"""Gateway settings: one class, read from GATEWAY_* environment variables (or a .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from training.image_io import DEFAULT_MAX_PIXELS
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
+
+    torchserve_inference_url: str = Field("http://127.0.0.1:8080", description="TorchServe inference API")
+    torchserve_management_url: str = Field("http://127.0.0.1:8081", description="TorchServe management API")
+    # Token authorization: keys from TorchServe's key_file.json (re-read when a key is refused), or given here.
+    torchserve_key_file: Path | None = Field(None, description="TorchServe's key_file.json")
+    torchserve_inference_key: SecretStr | None = None
+    torchserve_management_key: SecretStr | None = None
+    torchserve_api_key: SecretStr | None = None
+
+    model_name: str = Field("roadseg", description="TorchServe model answering /predict by default")
+    max_upload_bytes: int = Field(20 * 1024 * 1024, description="larger uploads get 413")
+    max_pixels: int = Field(DEFAULT_MAX_PIXELS, description="images with more pixels get 413")
+    inference_timeout_s: float = Field(30.0, description="TorchServe slower than this gets 504")
+    connect_timeout_s: float = Field(3.0, description="TorchServe unreachable for this long gets 503")
+    max_connections: int = Field(32, description="connection pool size towards TorchServe")
+    version_cache_s: float = Field(5.0, description="how long the default model version is cached")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,54 @@
+"""Errors as typed exceptions that render as JSON: {"error": type, "message": text a person understands}."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+
+
+class GatewayError(Exception):
+    def __init__(self, status_code: int, error: str, message: str):
+        super().__init__(message)
+        self.status_code, self.error, self.message = status_code, error, message
+
+
+def error_response(status_code: int, error: str, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(ErrorBody(error=error, message=message).model_dump(), status_code=status_code, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
+        if err.get("type") == "missing" and where == "file":
+            parts.append("no file received: send the image as a multipart/form-data field named 'file'")
+        else:
+            parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GatewayError)
+    async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
+        return error_response(exc.status_code, exc.error, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "invalid_request", _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, error, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(500, "internal_error", "the gateway failed unexpectedly; the error was logged")

@@ -1,0 +1,28 @@
+"""Turn the category-id mask into the colour and overlay renderings (NumPy + Pillow only)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from training.categories import colorize
+from training.image_io import encode_png
+
+
+def mask_ids(mask_png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(mask_png)) as image:
+        return np.asarray(image.convert("L"))
+
+
+def colour_png(mask_png: bytes) -> bytes:
+    """RGB PNG in the Cityscapes category colours."""
+    return encode_png(colorize(mask_ids(mask_png)))
+
+
+def overlay_png(rgb: np.ndarray, mask_png: bytes, alpha: float) -> bytes:
+    """The input blended with the category colours; `alpha` is the colours' weight."""
+    colours = colorize(mask_ids(mask_png)).astype(np.float32)
+    blended = (1 - alpha) * rgb.astype(np.float32) + alpha * colours
+    return encode_png(np.clip(blended + 0.5, 0, 255).astype(np.uint8))

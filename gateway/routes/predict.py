@@ -1,0 +1,116 @@
+"""POST /predict: image in, PNG mask out (category ids, colours, or overlay)."""
+
+from __future__ import annotations
+
+import io
+from enum import Enum
+from pathlib import PurePath
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from gateway.config import Settings
+from gateway.deps import get_app_settings, get_torchserve
+from gateway.errors import ErrorBody, GatewayError
+from gateway.rendering import colour_png, mask_ids, overlay_png
+from gateway.torchserve import TorchServeClient
+from training.image_io import ImageDecodeError, ImageTooLargeError, open_image, rgb_array
+
+router = APIRouter(tags=["segmentation"])
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+
+
+class MaskFormat(str, Enum):
+    raw = "raw"
+    color = "color"
+    overlay = "overlay"
+
+
+def _errors(*codes: int) -> dict:
+    text = {
+        400: "Empty, truncated or corrupt image.",
+        404: "Unknown model or version.",
+        413: "Upload larger than the byte limit, or image with more pixels than allowed.",
+        415: "Not an image format the service reads (PNG, JPEG, WebP, BMP, TIFF).",
+        422: "Malformed request, e.g. no multipart field named 'file'.",
+        502: "The model server answered with an error.",
+        503: "The model server is down, starting or overloaded.",
+        504: "The model server did not answer within the configured timeout.",
+    }
+    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+
+
+async def read_upload(file: UploadFile, limit: int) -> bytes:
+    """The upload's bytes; 413 as soon as it exceeds `limit`."""
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise GatewayError(413, "upload_too_large", f"the upload is larger than the {limit / 2**20:.0f} MiB limit")
+    return data
+
+
+def check_image(data: bytes, max_pixels: int, need_pixels: bool) -> tuple[tuple[int, int], np.ndarray | None]:
+    """Fully decode once (catches truncation); ((width, height), RGB when `need_pixels`)."""
+    try:
+        image = open_image(data, max_pixels)
+    except ImageTooLargeError as error:
+        raise GatewayError(413, "too_many_pixels", str(error)) from None
+    except ImageDecodeError as error:
+        unsupported = "not an image" in str(error) or "not supported" in str(error)
+        raise GatewayError(415 if unsupported else 400, "unsupported_image" if unsupported else "invalid_image",
+                           str(error)) from None
+    rgb = rgb_array(image) if need_pixels else None
+    size = (rgb.shape[1], rgb.shape[0]) if rgb is not None else _upright_size(image)
+    return size, rgb
+
+
+def _upright_size(image) -> tuple[int, int]:
+    """(width, height) after EXIF orientation, as the handler will see the image."""
+    orientation = image.getexif().get(0x0112, 1)
+    width, height = image.size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+@router.post(
+    "/predict",
+    response_class=StreamingResponse,
+    summary="Segment a road image into the 8 Cityscapes categories",
+    responses={
+        200: {"content": {"image/png": {}}, "description": "PNG of the input's width and height. raw: 8-bit, "
+              "pixel = category id 0..7 (GET /categories); color: RGB category colours; overlay: input + colours. "
+              "Headers: X-Model-Name, X-Model-Version, X-Inference-Time-Ms."},
+        **_errors(400, 404, 413, 415, 422, 502, 503, 504),
+    },
+)
+async def predict(
+    file: Annotated[UploadFile, File(description="the image: PNG, JPEG, WebP, BMP or TIFF, any colour mode")],
+    settings: Annotated[Settings, Depends(get_app_settings)],
+    torchserve: Annotated[TorchServeClient, Depends(get_torchserve)],
+    format: Annotated[MaskFormat, Query(description="raw category ids, color, or overlay")] = MaskFormat.raw,
+    alpha: Annotated[float, Query(ge=0.0, le=1.0, description="overlay: weight of the colours")] = 0.5,
+    model: Annotated[str | None, Query(pattern=NAME_PATTERN, description="TorchServe model (default: the configured one)")] = None,
+    version: Annotated[str | None, Query(pattern=NAME_PATTERN, description="model version (default: TorchServe's default)")] = None,
+) -> StreamingResponse:
+    data = await read_upload(file, settings.max_upload_bytes)
+    (width, height), rgb = await run_in_threadpool(check_image, data, settings.max_pixels, format is MaskFormat.overlay)
+    prediction = await torchserve.predict(data, model or settings.model_name, version)
+    ids = await run_in_threadpool(mask_ids, prediction.png)
+    if ids.shape != (height, width):
+        raise GatewayError(502, "torchserve_error", f"the model server returned a {ids.shape[1]}x{ids.shape[0]} mask "
+                           f"for a {width}x{height} image")
+    if format is MaskFormat.color:
+        png = await run_in_threadpool(colour_png, prediction.png)
+    elif format is MaskFormat.overlay:
+        png = await run_in_threadpool(overlay_png, rgb, prediction.png, alpha)
+    else:
+        png = prediction.png
+    stem = PurePath(file.filename or "image").stem or "image"
+    headers = {
+        "X-Model-Name": prediction.model,
+        "X-Model-Version": prediction.version,
+        "X-Inference-Time-Ms": f"{prediction.inference_ms:.1f}",
+        "Content-Disposition": f'inline; filename="{stem}_{format.value}.png"',
+    }
+    return StreamingResponse(io.BytesIO(png), media_type="image/png", headers=headers)

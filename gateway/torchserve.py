@@ -1,0 +1,137 @@
+"""The gateway's only way to TorchServe: one shared async HTTP client, errors mapped to GatewayError."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from gateway.config import Settings
+from gateway.errors import GatewayError
+from gateway.torchserve_keys import TorchServeKeys, is_key_refusal
+
+
+@dataclass
+class Prediction:
+    png: bytes
+    model: str
+    version: str
+    inference_ms: float
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        return str(json.loads(response.content).get("message", "")) or response.text[:200]
+    except (ValueError, AttributeError):
+        return response.text[:200]
+
+
+class TorchServeClient:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None):
+        self.settings = settings
+        self.inference_url = settings.torchserve_inference_url.rstrip("/")
+        self.management_url = settings.torchserve_management_url.rstrip("/")
+        self.http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.inference_timeout_s, connect=settings.connect_timeout_s),
+            limits=httpx.Limits(max_connections=settings.max_connections,
+                                max_keepalive_connections=settings.max_connections),
+        )
+        secret = lambda s: s.get_secret_value() if s else None  # noqa: E731
+        self.keys = TorchServeKeys(
+            settings.torchserve_key_file,
+            inference=secret(settings.torchserve_inference_key),
+            management=secret(settings.torchserve_management_key),
+            api=secret(settings.torchserve_api_key),
+        )
+        self._default_versions: dict[str, tuple[float, str]] = {}
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def _request(self, kind: str, method: str, url: str, **kwargs) -> httpx.Response:
+        """Send with the kind's key; on a refused key, reload or regenerate it once and retry."""
+        try:
+            response = await self.http.request(method, url, headers=self.keys.header(kind), **kwargs)
+            if not is_key_refusal(response.status_code, response.content):
+                return response
+            before = self.keys.get(kind)
+            self.keys.reload()
+            if self.keys.get(kind) == before and self.keys.get("api"):
+                await self.http.get(f"{self.management_url}/token", params={"type": kind},
+                                    headers=self.keys.header("api"))
+                self.keys.reload()
+            return await self.http.request(method, url, headers=self.keys.header(kind), **kwargs)
+        except httpx.TimeoutException as error:
+            if isinstance(error, httpx.ConnectTimeout):
+                raise GatewayError(503, "torchserve_unavailable", "the model server does not answer (connection timed out)") from None
+            raise GatewayError(504, "torchserve_timeout", f"the model server did not answer within "
+                               f"{self.settings.inference_timeout_s:g} s; try again later") from None
+        except httpx.TransportError as error:
+            raise GatewayError(503, "torchserve_unavailable",
+                               f"the model server is not reachable ({type(error).__name__})") from None
+
+    def _raise_for_status(self, response: httpx.Response, what: str) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        if is_key_refusal(status, response.content):
+            raise GatewayError(503, "torchserve_unauthorized", "the gateway's TorchServe key was refused; check its key settings")
+        if status == 404:
+            raise GatewayError(404, "model_not_found", f"{what} is not registered on the model server")
+        if status == 400:
+            raise GatewayError(400, "invalid_image", _message(response))
+        if status in (503, 507):
+            raise GatewayError(503, "torchserve_busy", f"the model server cannot take {what} now: {_message(response)}")
+        if status == 408:
+            raise GatewayError(504, "torchserve_timeout", f"{what} timed out on the model server")
+        raise GatewayError(502, "torchserve_error", f"the model server failed on {what} ({status}): {_message(response)}")
+
+    async def describe(self, model: str, version: str | None = None) -> list[dict]:
+        """TorchServe's description of a model version (the default one when `version` is None)."""
+        url = f"{self.management_url}/models/{model}" + (f"/{version}" if version else "")
+        response = await self._request("management", "GET", url)
+        self._raise_for_status(response, f"model {model!r}" + (f" version {version!r}" if version else ""))
+        return response.json()
+
+    async def default_version(self, model: str) -> str:
+        cached = self._default_versions.get(model)
+        if cached and time.monotonic() - cached[0] < self.settings.version_cache_s:
+            return cached[1]
+        version = str((await self.describe(model))[0]["modelVersion"])
+        self._default_versions[model] = (time.monotonic(), version)
+        return version
+
+    async def list_models(self) -> list[dict]:
+        """Every registered model with all its versions, the default one marked."""
+        response = await self._request("management", "GET", f"{self.management_url}/models", params={"limit": 1000})
+        self._raise_for_status(response, "the model list")
+        models = []
+        for entry in response.json().get("models", []):
+            name = entry["modelName"]
+            default = str((await self.describe(name))[0]["modelVersion"])
+            versions = await self.describe(name, "all")
+            models.append({
+                "name": name,
+                "default_version": default,
+                "versions": [
+                    {"version": str(v["modelVersion"]), "is_default": str(v["modelVersion"]) == default,
+                     "archive": v.get("modelUrl"), "batch_size": v.get("batchSize"),
+                     "workers": len(v.get("workers", [])),
+                     "workers_ready": sum(w.get("status") == "READY" for w in v.get("workers", []))}
+                    for v in versions
+                ],
+            })
+        return models
+
+    async def predict(self, image: bytes, model: str, version: str | None) -> Prediction:
+        url = f"{self.inference_url}/predictions/{model}" + (f"/{version}" if version else "")
+        started = time.perf_counter()
+        response = await self._request("inference", "POST", url, content=image)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self._raise_for_status(response, f"model {model!r}" + (f" version {version!r}" if version else ""))
+        if response.headers.get("content-type", "").split(";")[0] != "image/png":
+            raise GatewayError(502, "torchserve_error", "the model server answered with something other than a PNG mask")
+        answered = version or await self.default_version(model)
+        return Prediction(response.content, model, answered, elapsed_ms)

@@ -1,0 +1,43 @@
+"""TorchServe token authorization: the keys, from its key_file.json or from settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+KINDS = ("inference", "management", "api")
+
+
+class TorchServeKeys:
+    """Bearer keys per API kind; `reload()` re-reads the key file after TorchServe restarts or regenerates."""
+
+    def __init__(self, key_file: Path | None = None, **keys: str | None):
+        self.key_file = key_file
+        self._given = {kind: keys.get(kind) for kind in KINDS}
+        self._keys = dict(self._given)
+        self.reload()
+
+    def reload(self) -> None:
+        if self.key_file is None:
+            return
+        try:
+            data = json.loads(Path(self.key_file).read_text())
+        except (OSError, ValueError):
+            return  # TorchServe not started yet, or writing the file: keep what we have
+        self._keys = {
+            "inference": data.get("inference", {}).get("key") or self._given["inference"],
+            "management": data.get("management", {}).get("key") or self._given["management"],
+            "api": data.get("API", {}).get("key") or self._given["api"],
+        }
+
+    def get(self, kind: str) -> str | None:
+        return self._keys.get(kind)
+
+    def header(self, kind: str) -> dict[str, str]:
+        key = self.get(kind)
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def is_key_refusal(status_code: int, body: bytes) -> bool:
+    """TorchServe answers a missing, wrong or expired key with 400/401 and this message."""
+    return status_code in (400, 401) and b"Token Authorization failed" in body

@@ -1,0 +1,68 @@
+"""The main job: build the model archive if needed, run TorchServe + the gateway, stop both on Ctrl-C.
+
+    python -m stack [--gateway-port 8000] [--rebuild-archive]
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from stack.archive import ensure_archive
+from stack.processes import REPO_ROOT, TorchServePorts, start_gateway, start_torchserve, stop, wait_for
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--gateway-port", type=int, default=8000, help="gateway port")
+    p.add_argument("--host", default="127.0.0.1", help="address the gateway binds to")
+    p.add_argument("--model-store", type=Path, default=REPO_ROOT / "model_store", help="folder of .mar archives")
+    p.add_argument("--workdir", type=Path, default=REPO_ROOT / "logs", help="TorchServe's folder (key file, logs)")
+    p.add_argument("--rebuild-archive", action="store_true", help="rebuild model_store/roadseg.mar first")
+    p.add_argument("--startup-timeout", type=float, default=180, help="seconds to wait for /health")
+    return p
+
+
+def main(args: argparse.Namespace) -> int:
+    archive = ensure_archive(args.model_store, rebuild=args.rebuild_archive)
+    ports = TorchServePorts()
+    processes = []
+
+    def shutdown(*_):
+        for process in reversed(processes):
+            stop(process)
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        print(f"starting TorchServe with {archive.name} (logs: {args.workdir}/logs)", flush=True)
+        torchserve = start_torchserve(args.workdir, args.model_store, ports, models=f"roadseg={archive.name}")
+        processes.append(torchserve)
+        gateway_env = {
+            "GATEWAY_TORCHSERVE_INFERENCE_URL": ports.url("inference"),
+            "GATEWAY_TORCHSERVE_MANAGEMENT_URL": ports.url("management"),
+            "GATEWAY_TORCHSERVE_KEY_FILE": str(args.workdir / "key_file.json"),
+        }
+        gateway = start_gateway(args.gateway_port, gateway_env, args.workdir / "gateway.log", args.host)
+        processes.append(gateway)
+        base = f"http://{args.host}:{args.gateway_port}"
+        health = wait_for(f"{base}/health", args.startup_timeout, gateway).json()
+        print(f"\nready: model {health['model']} version {health['version']}\n"
+              f"  gateway   {base}  (API docs: {base}/docs)\n"
+              f"  try:      curl -F file=@image.png {base}/predict -o mask.png\n"
+              "Ctrl-C stops everything.", flush=True)
+        while all(p.poll() is None for p in processes):
+            time.sleep(1)
+        print("a service exited unexpectedly; stopping the others (see the logs)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+        return 0
+    finally:
+        shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main(get_args_parser().parse_args()))

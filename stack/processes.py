@@ -1,0 +1,103 @@
+"""Start, wait for and stop the services as child processes; used by `python -m stack` and the tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class TorchServePorts:
+    inference: int = 8080
+    management: int = 8081
+    metrics: int = 8082
+
+    def url(self, kind: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{getattr(self, kind)}"
+
+
+def start_torchserve(
+    workdir: Path,
+    model_store: Path,
+    ports: TorchServePorts = TorchServePorts(),
+    models: str | None = None,
+    config: Path = REPO_ROOT / "config.properties",
+    enable_model_api: bool = False,
+) -> subprocess.Popen:
+    """TorchServe in the foreground, in `workdir` (key_file.json and logs/ land there).
+
+    Addresses and the models to load override config.properties through TS_* variables; a private
+    TMPDIR keeps its pid file and worker sockets apart from any other TorchServe on the machine.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "tmp").mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "TMPDIR": str(workdir / "tmp"),
+        "JAVA_TOOL_OPTIONS": f"-Djava.io.tmpdir={workdir / 'tmp'}",
+        "TS_INFERENCE_ADDRESS": ports.url("inference"),
+        "TS_MANAGEMENT_ADDRESS": ports.url("management"),
+        "TS_METRICS_ADDRESS": ports.url("metrics"),
+        "LOG_LOCATION": str(workdir / "logs"),
+        "METRICS_LOCATION": str(workdir / "logs"),
+    }
+    command = [str(BIN / "torchserve"), "--start", "--foreground", "--ncs", "--ts-config", str(config),
+               "--model-store", str(model_store)]
+    if models:
+        command += ["--models", models]
+    if enable_model_api:
+        command.append("--enable-model-api")
+    log = open(workdir / "torchserve.out", "ab")
+    return subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def start_gateway(port: int, env: dict[str, str], log_path: Path, host: str = "127.0.0.1") -> subprocess.Popen:
+    """The FastAPI gateway under uvicorn; `env` carries its GATEWAY_* settings."""
+    log = open(log_path, "ab")
+    return subprocess.Popen([sys.executable, "-m", "gateway", "--host", host, "--port", str(port)],
+                            cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def wait_for(url: str, timeout_s: float, process: subprocess.Popen | None = None, status: int = 200,
+             headers: dict | None = None) -> httpx.Response:
+    """Poll `url` until it answers `status`; fail early if `process` exits."""
+    deadline = time.monotonic() + timeout_s
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} while waiting for {url}")
+        try:
+            response = httpx.get(url, timeout=5, headers=headers)
+            if response.status_code == status:
+                return response
+            last = f"{response.status_code} {response.text[:200]}"
+        except httpx.HTTPError as error:
+            last = type(error).__name__
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer {status} within {timeout_s:.0f} s (last: {last})")
+
+
+def stop(process: subprocess.Popen, timeout_s: float = 30) -> None:
+    """SIGTERM the process group (TorchServe's Java frontend and Python workers alike), then SIGKILL."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+    except ProcessLookupError:
+        pass
