@@ -1,0 +1,101 @@
+"""The gateway's TorchServe client: key handling and the mapping of TorchServe's answers to clear errors."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+import respx
+
+from tests.gateway.conftest import INFERENCE, MANAGEMENT, make_client
+from tests.images import image_bytes
+from training.image_io import encode_png
+
+import numpy as np
+
+REFUSED = {"code": 400, "type": "InvalidKeyException",
+           "message": "Token Authorization failed. Token either incorrect, expired, or not provided correctly"}
+MASK = encode_png(np.ones((77, 101), np.uint8))
+DESCRIBE = [{"modelName": "roadseg", "modelVersion": "1.0", "workers": [{"status": "READY"}]}]
+
+
+def post_image(client, **params):
+    return client.post("/predict", params=params, files={"file": ("x.png", image_bytes("png-rgb"))})
+
+
+@respx.mock
+def test_expired_key_is_regenerated_with_the_api_key_and_the_request_retried(tmp_path):
+    key_file = tmp_path / "key_file.json"
+    keys = {"inference": {"key": "old"}, "management": {"key": "m"}, "API": {"key": "api"}}
+    key_file.write_text(json.dumps(keys))
+
+    def regenerate(request):
+        assert request.headers["authorization"] == "Bearer api"
+        key_file.write_text(json.dumps({**keys, "inference": {"key": "new"}}))
+        return httpx.Response(200)
+
+    def predict(request):
+        if request.headers.get("authorization") != "Bearer new":
+            return httpx.Response(400, json=REFUSED)
+        return httpx.Response(200, content=MASK, headers={"content-type": "image/png"})
+
+    respx.post(f"{INFERENCE}/predictions/roadseg").mock(side_effect=predict)
+    token = respx.get(f"{MANAGEMENT}/token", params={"type": "inference"}).mock(side_effect=regenerate)
+    respx.get(f"{MANAGEMENT}/models/roadseg").mock(return_value=httpx.Response(200, json=DESCRIBE))
+    with make_client(torchserve_key_file=key_file) as client:
+        response = post_image(client)
+    assert response.status_code == 200 and token.called
+
+
+@pytest.mark.parametrize(
+    ("torchserve", "status", "words"),
+    [
+        (httpx.Response(503, json={"message": "Model roadseg has no worker to serve inference request"}), 503, "no worker"),
+        (httpx.Response(507, json={"message": "Out of resources"}), 503, "Out of resources"),
+        (httpx.Response(500, json={"message": "Worker died."}), 502, "Worker died"),
+        (httpx.Response(404, json={"message": "Model not found"}), 404, "not registered"),
+        (httpx.Response(400, json=REFUSED), 503, "key was refused"),
+        (httpx.Response(200, content=b"{}", headers={"content-type": "application/json"}), 502, "other than a PNG"),
+        (httpx.Response(200, content=encode_png(np.ones((5, 5), np.uint8)), headers={"content-type": "image/png"}),
+         502, "5x5 mask for a 101x77 image"),
+    ],
+)
+@respx.mock
+def test_torchserve_answers_map_to_clear_errors(torchserve, status, words):
+    respx.post(f"{INFERENCE}/predictions/roadseg").mock(return_value=torchserve)
+    respx.get(f"{MANAGEMENT}/models/roadseg").mock(return_value=httpx.Response(200, json=DESCRIBE))
+    with make_client() as client:
+        response = post_image(client)
+    assert response.status_code == status and words in response.json()["message"], response.text
+
+
+def test_slow_torchserve_gets_504_after_the_configured_timeout(silent_server):
+    with make_client(torchserve_inference_url=silent_server, inference_timeout_s=1.0) as client:
+        started = time.monotonic()
+        response = post_image(client)
+    assert response.status_code == 504 and "did not answer within 1 s" in response.json()["message"]
+    assert time.monotonic() - started < 10
+
+
+def test_torchserve_down_gets_503():
+    with make_client(torchserve_inference_url="http://127.0.0.1:9", torchserve_management_url="http://127.0.0.1:9") as client:
+        predict, health, models = post_image(client), client.get("/health"), client.get("/models")
+    for response in (predict, health, models):
+        assert response.status_code == 503 and "not reachable" in response.json()["message"]
+
+
+@respx.mock
+def test_health_is_503_while_no_worker_is_ready():
+    starting = [{"modelName": "roadseg", "modelVersion": "1.0", "workers": [{"status": "UNLOADING"}]}]
+    respx.get(f"{MANAGEMENT}/models/roadseg").mock(return_value=httpx.Response(200, json=starting))
+    with make_client() as client:
+        response = client.get("/health")
+    assert response.status_code == 503 and "no worker ready" in response.json()["message"]
+
+
+def test_unknown_route_is_json_404():
+    with make_client() as client:
+        response = client.get("/nope")
+    assert response.status_code == 404 and response.json()["error"] == "not_found"

@@ -1,0 +1,80 @@
+"""A real TorchServe (two versions of a tiny model) and a real gateway process, on loopback ports."""
+
+from __future__ import annotations
+
+import json
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway import admin
+from gateway.config import Settings
+from stack.processes import TorchServePorts, start_gateway, start_torchserve, stop, wait_for
+from tests.archives import build_constant_archive
+
+V1_CATEGORY, V2_CATEGORY = 1, 5  # version 1.0 answers "flat" everywhere, 2.0 "sky"
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+MAX_PIXELS = 5_000_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    url: str
+    torchserve: object
+    gateway: object
+    settings: Settings
+    workdir: Path
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Stack:
+    root = tmp_path_factory.mktemp("stack")
+    store = root / "model_store"
+    build_constant_archive(store, V1_CATEGORY, "1.0", "roadseg_v1.mar")
+    build_constant_archive(store, V2_CATEGORY, "2.0", "roadseg_v2.mar")
+    ports = TorchServePorts(free_port(), free_port(), free_port())
+    workdir = root / "torchserve"
+    # The operator's choice for this test: the model API is on so that admin can register version 2.0.
+    torchserve = start_torchserve(workdir, store, ports, models="roadseg=roadseg_v1.mar", enable_model_api=True)
+    settings = Settings(torchserve_inference_url=ports.url("inference"),
+                        torchserve_management_url=ports.url("management"),
+                        torchserve_key_file=workdir / "key_file.json")
+    gateway_port = free_port()
+    gateway_env = {
+        "GATEWAY_TORCHSERVE_INFERENCE_URL": ports.url("inference"),
+        "GATEWAY_TORCHSERVE_MANAGEMENT_URL": ports.url("management"),
+        "GATEWAY_TORCHSERVE_KEY_FILE": str(workdir / "key_file.json"),
+        "GATEWAY_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+        "GATEWAY_MAX_PIXELS": str(MAX_PIXELS),
+        "GATEWAY_VERSION_CACHE_S": "0",
+    }
+    gateway = start_gateway(gateway_port, gateway_env, root / "gateway.log")
+    url = f"http://127.0.0.1:{gateway_port}"
+    try:
+        wait_for(f"{url}/health", 180, gateway)
+        admin.main(["register", str(store / "roadseg_v2.mar")], settings)
+        yield Stack(url, torchserve, gateway, settings, workdir)
+    except BaseException:
+        for log in (workdir / "torchserve.out", root / "gateway.log"):
+            if log.exists():
+                print(f"--- {log}\n{log.read_text()[-4000:]}")
+        raise
+    finally:
+        stop(gateway)
+        stop(torchserve)
+
+
+def key_file(stack: Stack) -> dict:
+    return json.loads((stack.workdir / "key_file.json").read_text())

@@ -1,0 +1,171 @@
+"""End to end over real HTTP: gateway -> TorchServe -> custom handler -> PNG masks."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from gateway import admin
+from stack.processes import stop
+from tests.images import UPRIGHT_SIZE, decompression_bomb, gradient_rgb, image_bytes
+from tests.integration.conftest import MAX_UPLOAD_BYTES, V1_CATEGORY, V2_CATEGORY, key_file
+from training.categories import CATEGORY_PALETTE
+
+pytestmark = pytest.mark.integration
+
+KINDS = ["png-rgb", "png-rgba", "png-gray", "png-palette", "png-16bit", "jpeg", "jpeg-cmyk",
+         "jpeg-exif-rotated", "webp", "bmp", "tiff"]
+
+
+def png(response: httpx.Response) -> Image.Image:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/png"
+    return Image.open(io.BytesIO(response.content))
+
+
+def assert_error(response: httpx.Response, status: int, words: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error", "message"} and words in body["message"], body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_mask_png_has_the_input_size_and_category_ids(stack, kind):
+    width, height = 101, 77
+    with stack.client() as client:
+        response = client.post("/predict", files={"file": (f"x.{kind}", image_bytes(kind, width, height))})
+    mask = png(response)
+    assert mask.mode == "L"
+    assert mask.size == UPRIGHT_SIZE.get(kind, lambda w, h: (w, h))(width, height)
+    assert np.unique(np.asarray(mask)).tolist() == [V1_CATEGORY]
+    assert response.headers["x-model-name"] == "roadseg" and response.headers["x-model-version"] == "1.0"
+    assert float(response.headers["x-inference-time-ms"]) > 0
+
+
+@pytest.mark.parametrize("size", [(480, 360), (2048, 1024), (33, 517)])
+def test_mask_size_follows_any_input_size(stack, size):
+    with stack.client() as client:
+        response = client.post("/predict", files={"file": ("x.png", image_bytes("png-rgb", *size))})
+    assert png(response).size == size
+
+
+def test_color_and_overlay_formats(stack):
+    data = image_bytes("png-rgb", 64, 48)
+    with stack.client() as client:
+        color = png(client.post("/predict?format=color", files={"file": ("x.png", data)}))
+        overlay = png(client.post("/predict?format=overlay&alpha=0.25", files={"file": ("x.png", data)}))
+    assert color.mode == "RGB" and color.size == (64, 48)
+    assert (np.asarray(color) == CATEGORY_PALETTE[V1_CATEGORY]).all()
+    expected = 0.75 * gradient_rgb(64, 48).astype(float) + 0.25 * CATEGORY_PALETTE[V1_CATEGORY]
+    assert overlay.mode == "RGB" and np.abs(np.asarray(overlay).astype(float) - expected).max() <= 1
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_mask(stack):
+    sizes = [(64 + i, 48 + i) for i in range(8)]
+    with httpx.Client(base_url=stack.url, timeout=60) as client:
+        import concurrent.futures as cf
+
+        with cf.ThreadPoolExecutor(8) as pool:
+            responses = list(pool.map(
+                lambda s: client.post("/predict", files={"file": ("x.png", image_bytes("png-rgb", *s))}), sizes))
+    assert [png(r).size for r in responses] == sizes
+
+
+def test_models_lists_both_versions_and_version_routes(stack):
+    with stack.client() as client:
+        models = client.get("/models").json()
+        assert [m["name"] for m in models] == ["roadseg"]
+        versions = {v["version"]: v for v in models[0]["versions"]}
+        assert set(versions) == {"1.0", "2.0"} and versions["1.0"]["is_default"]
+        assert versions["2.0"]["batch_size"] == 4 and versions["2.0"]["workers_ready"] == 1
+        data = image_bytes("png-rgb", 40, 30)
+        for version, category in (("1.0", V1_CATEGORY), ("2.0", V2_CATEGORY)):
+            response = client.post(f"/predict?version={version}", files={"file": ("x.png", data)})
+            assert np.unique(np.asarray(png(response))).tolist() == [category]
+            assert response.headers["x-model-version"] == version
+
+
+def test_admin_set_default_changes_the_answering_version(stack):
+    data = image_bytes("png-rgb", 40, 30)
+    admin.main(["set-default", "roadseg", "2.0"], stack.settings)
+    try:
+        with stack.client() as client:
+            response = client.post("/predict", files={"file": ("x.png", data)})
+            assert np.unique(np.asarray(png(response))).tolist() == [V2_CATEGORY]
+            assert response.headers["x-model-version"] == "2.0"
+    finally:
+        admin.main(["set-default", "roadseg", "1.0"], stack.settings)
+
+
+def test_docs_and_openapi_document_every_endpoint(stack):
+    with stack.client() as client:
+        assert client.get("/docs").status_code == 200
+        spec = client.get("/openapi.json").json()
+    assert {"/predict", "/health", "/categories", "/models"} <= set(spec["paths"])
+    responses = spec["paths"]["/predict"]["post"]["responses"]
+    assert {"200", "400", "413", "415", "422", "503", "504"} <= set(responses)
+
+
+def test_categories(stack):
+    with stack.client() as client:
+        categories = client.get("/categories").json()
+    assert [c["name"] for c in categories][:2] == ["void", "flat"] and categories[7]["color"] == [0, 0, 142]
+
+
+@pytest.mark.parametrize(
+    ("upload", "status", "words"),
+    [
+        (("x.png", b""), 400, "empty"),
+        (("notes.txt", b"these are not pixels"), 415, "not an image"),
+        (("x.png", image_bytes("png-rgb", 200, 150)[:300]), 400, "truncated"),
+        (("bomb.png", decompression_bomb()), 413, "900,000,000 pixels"),
+        (("wide.png", image_bytes("png-rgb", 3000, 2000)), 413, "the limit is 5,000,000 pixels"),
+        (("big.png", b"\x89PNG" + b"\x00" * (MAX_UPLOAD_BYTES + 10)), 413, "larger than the 4 MiB limit"),
+    ],
+)
+def test_bad_uploads_get_a_clear_json_error(stack, upload, status, words):
+    with stack.client() as client:
+        assert_error(client.post("/predict", files={"file": upload}), status, words)
+
+
+def test_wrong_field_name_is_422(stack):
+    with stack.client() as client:
+        assert_error(client.post("/predict", files={"image": ("x.png", image_bytes("png-rgb"))}), 422,
+                     "field named 'file'")
+
+
+def test_unknown_version_is_404(stack):
+    with stack.client() as client:
+        assert_error(client.post("/predict?version=9.9", files={"file": ("x.png", image_bytes("png-rgb"))}), 404,
+                     "version '9.9' is not registered")
+
+
+def test_a_rotated_key_is_picked_up_from_the_key_file(stack):
+    before = key_file(stack)["inference"]["key"]
+    httpx.get(f"{stack.settings.torchserve_management_url}/token", params={"type": "inference"},
+              headers={"Authorization": f"Bearer {key_file(stack)['API']['key']}"}).raise_for_status()
+    assert key_file(stack)["inference"]["key"] != before
+    with stack.client() as client:
+        assert client.post("/predict", files={"file": ("x.png", image_bytes("png-rgb"))}).status_code == 200
+
+
+def test_torchserve_does_not_publish_its_apis_without_a_key(stack):
+    inference = stack.settings.torchserve_inference_url
+    assert httpx.post(f"{inference}/predictions/roadseg", content=image_bytes("png-rgb")).status_code in (400, 401)
+    assert httpx.get(f"{stack.settings.torchserve_management_url}/models").status_code in (400, 401)
+
+
+def test_health_is_green_then_503_when_torchserve_stops(stack):
+    # Last in this module: it stops TorchServe.
+    with stack.client() as client:
+        health = client.get("/health")
+        assert health.status_code == 200 and health.json()["version"] == "1.0"
+        stop(stack.torchserve)
+        assert_error(client.get("/health"), 503, "not reachable")
+        assert_error(client.post("/predict", files={"file": ("x.png", image_bytes("png-rgb"))}), 503,
+                     "not reachable")

@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from tests.images import decompression_bomb, encode, image_bytes
+from training.image_io import ImageDecodeError, ImageTooLargeError, decode_image
+
+from PIL import Image
+
+
+@pytest.mark.parametrize("kind", ["png-rgb", "png-rgba", "png-gray", "png-palette", "png-16bit", "jpeg",
+                                  "jpeg-cmyk", "webp", "bmp", "tiff"])
+def test_every_mode_decodes_to_rgb_uint8(kind):
+    rgb = decode_image(image_bytes(kind, 101, 77))
+    assert rgb.shape == (77, 101, 3) and rgb.dtype == np.uint8
+    assert 0 < rgb.mean() < 255  # the picture survived (not all black or white)
+
+
+def test_16bit_is_scaled_not_clipped():
+    values = np.full((4, 4), 40000, dtype=np.uint16)
+    rgb = decode_image(encode(Image.fromarray(values), "PNG"))
+    assert abs(int(rgb[0, 0, 0]) - round(40000 / 257)) <= 1
+
+
+def test_exif_orientation_is_applied():
+    assert decode_image(image_bytes("jpeg-exif-rotated", 101, 77)).shape == (101, 77, 3)
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "words"),
+    [
+        (b"", ImageDecodeError, "empty"),
+        (b"plain text", ImageDecodeError, "not an image"),
+        (image_bytes("png-rgb", 200, 150)[:300], ImageDecodeError, "truncated"),
+        (decompression_bomb(), ImageTooLargeError, "900,000,000 pixels"),
+    ],
+)
+def test_bad_bytes_raise_a_clear_error(data, error, words):
+    with pytest.raises(error, match=words):
+        decode_image(data)
+
+
+def test_unsupported_format_is_named():
+    with pytest.raises(ImageDecodeError, match="GIF images are not supported"):
+        decode_image(encode(Image.new("RGB", (4, 4)), "GIF"))
