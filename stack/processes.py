@@ -90,14 +90,28 @@ def wait_for(url: str, timeout_s: float, process: subprocess.Popen | None = None
 
 
 def stop(process: subprocess.Popen, timeout_s: float = 30) -> None:
-    """SIGTERM the process group (TorchServe's Java frontend and Python workers alike), then SIGKILL."""
-    if process.poll() is not None:
-        return
+    """SIGTERM the process group (TorchServe's Java frontend and Python workers alike), wait until every
+    process of the group is gone, SIGKILL what is left after `timeout_s`."""
+    group = process.pid  # started with start_new_session: the group id is the leader's pid
     try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
+        os.killpg(group, signal.SIGTERM)
     except ProcessLookupError:
         pass
+    deadline = time.monotonic() + timeout_s
+    while _group_alive(group, process) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _group_alive(group, process):
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait(10)
+
+
+def _group_alive(group: int, process: subprocess.Popen) -> bool:
+    process.poll()  # reap the leader, so only live members count
+    try:
+        os.killpg(group, 0)
+        return True
+    except ProcessLookupError:
+        return False
