@@ -52,6 +52,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=float, default=1.0, help="channel multiplier for every model (with --train)")
     p.add_argument("--loss", default="ce_dice", choices=sorted(LOSSES), help="loss for every model (with --train)")
     p.add_argument("--batch-size", type=int, default=8, help="training batch size (with --train)")
+    p.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="training crop (with --train)")
     p.add_argument("--limit-train", type=int, help="first N training images only (with --train)")
     p.add_argument("--limit-val", type=int, help="first N validation images only (with --train)")
     p.add_argument("--latency-size", type=int, nargs=2, default=(360, 480), metavar=("H", "W"),
@@ -70,6 +71,7 @@ def train_runs(args: argparse.Namespace) -> list[Path]:
         argv = ["--model", name, "--width", str(args.width), "--dataset", args.dataset, "--data-root",
                 str(args.data_root), "--epochs", str(args.epochs), "--loss", args.loss, "--batch-size",
                 str(args.batch_size), "--output", str(run_dir)]
+        argv += ["--crop", *map(str, args.crop)] if args.crop else []
         argv += ["--limit-train", str(args.limit_train)] if args.limit_train else []
         argv += ["--limit-val", str(args.limit_val)] if args.limit_val else []
         train.main(train.get_args_parser().parse_args(argv))

@@ -74,11 +74,17 @@ def make_loaders(args: argparse.Namespace, short_side: int, crop: tuple[int, int
         train = Subset(train, range(min(args.limit_train, len(train))))
     if args.limit_val:
         val = Subset(val, range(min(args.limit_val, len(val))))
-    common = dict(num_workers=args.workers, pin_memory=device.type == "cuda", persistent_workers=args.workers > 0)
+    common = dict(num_workers=args.workers, pin_memory=device.type == "cuda", persistent_workers=args.workers > 0,
+                  worker_init_fn=single_threaded_worker)
     return (
         DataLoader(train, args.batch_size, shuffle=True, drop_last=len(train) > args.batch_size, **common),
         DataLoader(val, args.eval_batch_size, shuffle=False, **common),
     )
+
+
+def single_threaded_worker(_: int) -> None:
+    """Data workers transform one image at a time: one thread each leaves the cores to the model."""
+    torch.set_num_threads(1)
 
 
 def build_optimizer(args: argparse.Namespace, model: torch.nn.Module) -> torch.optim.Optimizer:
