@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java run test train-default compare clean
+.PHONY: install java chromium run test train-default compare clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[serving,gateway,dev]"
+	$(BIN)/python -m pip install -q -e ".[serving,gateway,app,dev]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
@@ -18,10 +18,13 @@ install: $(STAMP)
 java:
 	./scripts/ensure_java.sh
 
+chromium:
+	./scripts/ensure_chromium.sh
+
 run: install java
 	$(BIN)/python -m stack
 
-test: install java
+test: install java chromium
 	$(BIN)/python -m pytest
 
 CAMVID_ROOT ?= ../shared/data/camvid

@@ -1,6 +1,7 @@
-"""The main job: build the model archive if needed, run TorchServe + the gateway, stop both on Ctrl-C.
+"""The main job: build the model archive if needed, run TorchServe, the gateway and the Streamlit app,
+stop all of them on Ctrl-C.
 
-    python -m stack [--gateway-port 8000] [--rebuild-archive]
+    python -m stack [--gateway-port 8000] [--app-port 8501] [--rebuild-archive]
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import time
 from pathlib import Path
 
 from stack.archive import ensure_archive
-from stack.processes import REPO_ROOT, TorchServePorts, start_gateway, start_torchserve, stop, wait_for
+from stack.processes import (
+    REPO_ROOT, TorchServePorts, start_gateway, start_streamlit, start_torchserve, stop, wait_for,
+)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gateway-port", type=int, default=8000, help="gateway port")
-    p.add_argument("--host", default="127.0.0.1", help="address the gateway binds to")
+    p.add_argument("--app-port", type=int, default=8501, help="Streamlit app port")
+    p.add_argument("--host", default="127.0.0.1", help="address the gateway and the app bind to")
     p.add_argument("--model-store", type=Path, default=REPO_ROOT / "model_store", help="folder of .mar archives")
     p.add_argument("--workdir", type=Path, default=REPO_ROOT / "logs", help="TorchServe's folder (key file, logs)")
     p.add_argument("--rebuild-archive", action="store_true", help="rebuild model_store/roadseg.mar first")
@@ -48,8 +52,13 @@ def main(args: argparse.Namespace) -> int:
         gateway = start_gateway(args.gateway_port, gateway_env, args.workdir / "gateway.log", args.host)
         processes.append(gateway)
         base = f"http://{args.host}:{args.gateway_port}"
+        app = start_streamlit(args.app_port, base, args.workdir / "streamlit.log", args.host)
+        processes.append(app)
+        app_url = f"http://{args.host}:{args.app_port}"
         health = wait_for(f"{base}/health", args.startup_timeout, gateway).json()
+        wait_for(f"{app_url}/_stcore/health", args.startup_timeout, app)
         print(f"\nready: model {health['model']} version {health['version']}\n"
+              f"  web app   {app_url}\n"
               f"  gateway   {base}  (API docs: {base}/docs)\n"
               f"  try:      curl -F file=@image.png {base}/predict -o mask.png\n"
               "Ctrl-C stops everything.", flush=True)

@@ -70,6 +70,17 @@ def start_gateway(port: int, env: dict[str, str], log_path: Path, host: str = "1
                             start_new_session=True)
 
 
+def start_streamlit(port: int, api_url: str, log_path: Path, host: str = "127.0.0.1") -> subprocess.Popen:
+    """The Streamlit app, calling the gateway at `api_url`."""
+    log = open(log_path, "ab")
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit" / "app.py"),
+               "--server.port", str(port), "--server.address", host, "--server.headless", "true",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+               "--server.maxUploadSize", "20", "--client.toolbarMode", "viewer"]
+    return subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, "API_URL": api_url}, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
 def wait_for(url: str, timeout_s: float, process: subprocess.Popen | None = None, status: int = 200,
              headers: dict | None = None) -> httpx.Response:
     """Poll `url` until it answers `status`; fail early if `process` exits."""

@@ -1,0 +1,64 @@
+"""The app's only way to the model: the gateway's HTTP API. Every failure becomes a sentence for the page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+
+class GatewayProblem(Exception):
+    """Something a person should read: the gateway is down, slow, or refused the file."""
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    mask_png: bytes
+    model: str
+    version: str
+    inference_ms: float
+
+
+class GatewayClient:
+    def __init__(self, base_url: str, timeout_s: float = 60.0):
+        self.base_url = base_url
+        self.timeout_s = timeout_s
+        self.http = httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout_s, connect=5.0))
+
+    def _call(self, method: str, path: str, what: str, **kwargs) -> httpx.Response:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise GatewayProblem(f"The segmentation service did not answer {what} within {self.timeout_s:g} s. "
+                                 "It may be busy: try again in a moment.") from None
+        except httpx.TransportError:
+            raise GatewayProblem(f"The segmentation service at {self.base_url} is not reachable. "
+                                 "Is the gateway running?") from None
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("message") or response.text
+            except ValueError:
+                message = response.text[:200] or response.reason_phrase
+            if response.status_code >= 500:
+                raise GatewayProblem(f"The segmentation service could not answer {what}: {message}")
+            raise GatewayProblem(f"The segmentation service refused {what}: {message}")
+        return response
+
+    def health(self) -> dict:
+        return self._call("GET", "/health", "the health check").json()
+
+    def categories(self) -> list[dict]:
+        return self._call("GET", "/categories", "the category list").json()
+
+    def models(self) -> list[dict]:
+        return self._call("GET", "/models", "the model list").json()
+
+    def segment(self, filename: str, data: bytes, model: str | None = None, version: str | None = None) -> Segmentation:
+        params = {k: v for k, v in (("model", model), ("version", version)) if v}
+        response = self._call("POST", "/predict", f"'{filename}'", params=params,
+                              files={"file": (filename, data, "application/octet-stream")})
+        if response.headers.get("content-type") != "image/png":
+            raise GatewayProblem(f"The segmentation service answered '{filename}' with something other than a PNG.")
+        return Segmentation(response.content, response.headers.get("x-model-name", "?"),
+                            response.headers.get("x-model-version", "?"),
+                            float(response.headers.get("x-inference-time-ms", "nan")))

@@ -1,0 +1,82 @@
+"""End to end in a real headless Chromium: the Streamlit app -> gateway -> TorchServe, as a person uses it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stack.processes import start_streamlit, stop, wait_for
+from tests.images import image_bytes
+from tests.integration.conftest import V1_CATEGORY, free_port
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless, no sandbox (root in CI), and none of Chromium's background calls to Google (no internet here).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def app_url(stack, tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    app = start_streamlit(port, stack.url, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/_stcore/health", 90, app)
+        yield url
+    except BaseException:
+        print(log.read_text()[-3000:])
+        raise
+    finally:
+        stop(app)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed (/usr/bin/chromium): `make test` installs it with apt-get; "
+                    "it could not here")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_upload_segment_show_and_download_in_a_real_browser(app_url, browser, tmp_path):
+    upload = tmp_path / "road.png"
+    upload.write_bytes(image_bytes("png-rgb", 160, 120))
+    page = browser.new_page(accept_downloads=True, viewport={"width": 1400, "height": 1100})
+    try:
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_text("Road-scene segmentation").wait_for(timeout=60_000)
+        page.locator("input[type=file]").first.set_input_files(str(upload))
+
+        download_raw = page.get_by_role("button", name="Download mask (category ids, PNG)")
+        download_raw.wait_for(timeout=120_000)
+        # Original, mask and overlay are on the page, with the model's answer.
+        page.get_by_text("Overlay (50% mask)").wait_for()
+        assert page.locator("[data-testid=stImage] img, [data-testid=stImageContainer] img").count() >= 3
+        metrics = page.get_by_test_id("stMetricValue").all_inner_texts()
+        assert metrics[:2] == ["roadseg", "1.0"] and metrics[2].endswith(" ms"), metrics
+
+        with page.expect_download() as download_info:
+            download_raw.click()
+        saved = tmp_path / "downloaded_mask.png"
+        download_info.value.save_as(saved)
+        mask = Image.open(saved)
+        assert download_info.value.suggested_filename == "road_mask.png"
+        assert mask.size == (160, 120) and mask.mode == "L"
+        assert np.unique(np.asarray(mask)).tolist() == [V1_CATEGORY]
+    finally:
+        page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+        page.close()
+    assert (tmp_path / "app.png").stat().st_size > 10_000
+    shutil.copy(tmp_path / "app.png", tmp_path.parent / "last_browser_test.png")

@@ -1,0 +1,127 @@
+"""The page, driven by Streamlit's AppTest against a fake gateway (respx)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import httpx
+import numpy as np
+import pytest
+import respx
+from streamlit.testing.v1 import AppTest
+
+from tests.images import image_bytes
+from tests.streamlit.conftest import APP_FILE
+from training.categories import CATEGORIES
+from training.image_io import encode_png
+
+GATEWAY = "http://gateway.test"
+CATEGORY_JSON = [{"id": c.id, "name": c.name, "color": list(c.color)} for c in CATEGORIES]
+ONE_VERSION = [{"name": "roadseg", "default_version": "1.0",
+                "versions": [{"version": "1.0", "is_default": True, "archive": "roadseg.mar", "batch_size": 4,
+                              "workers": 1, "workers_ready": 1}]}]
+TWO_VERSIONS = [{**ONE_VERSION[0], "versions": ONE_VERSION[0]["versions"] + [
+    {"version": "2.0", "is_default": False, "archive": "roadseg_v2.mar", "batch_size": 4, "workers": 1,
+     "workers_ready": 1}]}]
+
+
+def mask_for(request: httpx.Request) -> httpx.Response:
+    """A fake /predict: top half sky, bottom half flat, at the uploaded image's size."""
+    from PIL import Image
+
+    body = request.content
+    start = body.index(b"\r\n\r\n") + 4
+    image = Image.open(io.BytesIO(body[start:]))
+    width, height = image.size
+    ids = np.full((height, width), 1, np.uint8)
+    ids[: height // 2] = 5
+    version = request.url.params.get("version", "1.0")
+    return httpx.Response(200, content=encode_png(ids), headers={
+        "content-type": "image/png", "x-model-name": "roadseg", "x-model-version": version,
+        "x-inference-time-ms": "42.0"})
+
+
+@pytest.fixture
+def gateway(monkeypatch):
+    monkeypatch.setenv("API_URL", GATEWAY + "/predict")  # the original deployment's form
+    with respx.mock(base_url=GATEWAY, assert_all_called=False) as mock:
+        mock.get("/categories").respond(json=CATEGORY_JSON)
+        mock.get("/models").respond(json=ONE_VERSION)
+        mock.post("/predict").mock(side_effect=mask_for)
+        yield mock
+
+
+def run_app() -> AppTest:
+    app = AppTest.from_file(str(APP_FILE), default_timeout=30)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_sample_image_is_segmented_and_shown(gateway):
+    app = run_app()
+    app.radio(key="source").set_value("Sample").run()
+    assert not app.exception
+    assert [m.value for m in app.metric] == ["roadseg", "1.0", "42 ms"]
+    assert len(app.get("image")) == 3  # original, mask, overlay
+    assert len(app.get("vega_lite_chart")) == 1  # category shares
+    labels = [b.label for b in app.get("download_button")]
+    assert labels == ["Download mask (category ids, PNG)", "Download colour mask (PNG)"]
+    assert gateway.routes[2].call_count == 1
+
+
+def test_uploaded_image_is_segmented_once_across_reruns(gateway):
+    app = run_app()
+    app.file_uploader(key="single_upload").set_value(("road.png", image_bytes("png-rgb", 64, 48), "image/png")).run()
+    assert not app.exception and not app.error
+    assert [m.value for m in app.metric][:2] == ["roadseg", "1.0"]
+    app.slider(key="opacity").set_value(0.8).run()  # a slider change reuses the mask
+    assert gateway.routes[2].call_count == 1
+
+
+def test_gateway_down_shows_a_message_and_the_page_recovers(gateway):
+    gateway.get("/categories").mock(side_effect=httpx.ConnectError("refused"))
+    app = run_app()
+    assert "not reachable" in app.error[0].value and "Is the gateway running?" in app.error[0].value
+    gateway.get("/categories").respond(json=CATEGORY_JSON)
+    app.button(key="retry").click().run()
+    assert not app.error and not app.exception
+
+
+def test_rejected_file_shows_the_gateway_message(gateway):
+    gateway.post("/predict").respond(415, json={"error": "unsupported_image", "message": "the file is not an image"})
+    app = run_app()
+    app.file_uploader(key="single_upload").set_value(("notes.png", b"not pixels", "image/png")).run()
+    assert not app.exception
+    assert app.error[0].value == "The segmentation service refused 'notes.png': the file is not an image"
+
+
+def test_slow_gateway_shows_a_timeout_message(gateway):
+    gateway.post("/predict").mock(side_effect=httpx.ReadTimeout("slow"))
+    app = run_app()
+    app.radio(key="source").set_value("Sample").run()
+    assert not app.exception and "did not answer" in app.error[0].value
+
+
+def test_version_can_be_chosen_when_several_are_registered(gateway):
+    gateway.get("/models").respond(json=TWO_VERSIONS)
+    app = run_app()
+    choice = app.selectbox(key="model_version")
+    assert choice.options == ["roadseg 1.0 (default)", "roadseg 2.0"]
+    choice.set_value(1)
+    app.radio(key="source").set_value("Sample").run()
+    assert [m.value for m in app.metric][1] == "2.0"
+    assert gateway.routes[2].calls.last.request.url.params["version"] == "2.0"
+
+
+def test_batch_segments_several_images_into_one_zip(gateway):
+    app = run_app()
+    files = [("a.png", image_bytes("png-rgb", 40, 30), "image/png"), ("b.jpg", image_bytes("jpeg", 50, 20), "image/jpeg"),
+             ("a.png", image_bytes("png-gray", 30, 30), "image/png")]
+    app.file_uploader(key="batch_upload").set_value(files).run()
+    app.button(key="segment_all").click().run()
+    assert not app.exception
+    assert "3 mask(s) ready" in app.success[0].value
+    assert [b.label for b in app.get("download_button") if b.label.endswith("(ZIP)")] == ["Download all masks (ZIP)"]
+    assert gateway.routes[2].call_count == 3
