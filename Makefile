@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[serving,gateway,app,dev]"
+	$(BIN)/python -m pip install -q -e ".[training,serving,gateway,app,dev]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)

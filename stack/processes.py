@@ -73,10 +73,9 @@ def start_gateway(port: int, env: dict[str, str], log_path: Path, host: str = "1
 def start_streamlit(port: int, api_url: str, log_path: Path, host: str = "127.0.0.1") -> subprocess.Popen:
     """The Streamlit app, calling the gateway at `api_url`."""
     log = open(log_path, "ab")
+    # Other server options: .streamlit/config.toml, read from the working directory (the repo's root).
     command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit" / "app.py"),
-               "--server.port", str(port), "--server.address", host, "--server.headless", "true",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-               "--server.maxUploadSize", "20", "--client.toolbarMode", "viewer"]
+               "--server.port", str(port), "--server.address", host]
     return subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, "API_URL": api_url}, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -80,3 +80,13 @@ def test_upload_segment_show_and_download_in_a_real_browser(app_url, browser, tm
         page.close()
     assert (tmp_path / "app.png").stat().st_size > 10_000
     shutil.copy(tmp_path / "app.png", tmp_path.parent / "last_browser_test.png")
+
+
+def test_deployment_smoke_command_passes_against_the_local_stack(stack, app_url, capsys):
+    from tests.docker.conftest import DOCKER, load_script
+
+    aci = load_script(DOCKER / "azure" / "aci.py", "docker_aci_smoke")
+    assert aci.main(["smoke", "--gateway-url", stack.url, "--app-url", app_url]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ok    ") == 4 and "FAIL" not in out
+    assert aci.main(["smoke", "--gateway-url", "http://127.0.0.1:9", "--app-url", app_url]) == 1

@@ -1,0 +1,33 @@
+# The FastAPI gateway (no PyTorch). Build from the repository root:
+# docker build -f docker/gateway.Dockerfile -t roadseg/gateway .
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+RUN python -m venv /opt/venv
+COPY pyproject.toml ./
+COPY docker/requirements.py docker/requirements.py
+# cityscapesscripts only for its label table: without its plotting and download dependencies.
+RUN python docker/requirements.py gateway --core --exclude cityscapesscripts > /tmp/requirements.txt \
+ && pip install -r /tmp/requirements.txt \
+ && pip install --no-deps "$(python docker/requirements.py --core --only cityscapesscripts)"
+COPY training training
+COPY handler handler
+COPY gateway gateway
+COPY stack stack
+RUN pip install --no-deps .
+
+FROM python:3.11-slim-bookworm
+RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin roadseg
+COPY --from=build /opt/venv /opt/venv
+COPY stack/healthcheck.py /opt/roadseg/healthcheck.py
+# TorchServe by its compose service name; its keys from the shared key-file volume.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    GATEWAY_TORCHSERVE_INFERENCE_URL=http://torchserve:8080 \
+    GATEWAY_TORCHSERVE_MANAGEMENT_URL=http://torchserve:8081 \
+    GATEWAY_TORCHSERVE_KEY_FILE=/srv/torchserve/key_file.json
+USER 10001
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["python", "/opt/roadseg/healthcheck.py", "http://127.0.0.1:8000/health"]
+CMD ["uvicorn", "gateway.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--forwarded-allow-ips", "*"]

@@ -1,0 +1,48 @@
+# TorchServe with the roadseg archive built from the committed weights; CPU-only PyTorch.
+# Build from the repository root: docker build -f docker/torchserve.Dockerfile -t roadseg/torchserve .
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+RUN python -m venv /opt/venv
+COPY pyproject.toml ./
+COPY docker/requirements.py docker/requirements.py
+# PyTorch's CPU wheels: torch==2.14.1 resolves to 2.14.1+cpu from that index.
+RUN python docker/requirements.py serving --core --exclude cityscapesscripts > /tmp/requirements.txt \
+ && pip install --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple \
+        -r /tmp/requirements.txt \
+ && pip install --no-deps "$(python docker/requirements.py --core --only cityscapesscripts)"
+COPY training training
+COPY handler handler
+COPY gateway gateway
+COPY stack stack
+COPY models models
+RUN pip install --no-deps . \
+ && python -m stack.archive --model-store /opt/model_store
+
+FROM python:3.11-slim-bookworm
+# Debian's JRE 17 follows bookworm's security updates: pinning its exact version would break rebuilds.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends openjdk-17-jre-headless \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --uid 10001 --create-home --shell /usr/sbin/nologin roadseg \
+ && mkdir -p /srv/torchserve \
+ && chown roadseg /srv/torchserve
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /opt/model_store /opt/model_store
+COPY config.properties /opt/roadseg/config.properties
+COPY stack/healthcheck.py /opt/roadseg/healthcheck.py
+# Listen on all interfaces inside the container; compose/ACI decide what is reachable from outside.
+# The key file (token authorization) lands in the working directory, a volume the gateway also mounts.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    TS_INFERENCE_ADDRESS=http://0.0.0.0:8080 \
+    TS_MANAGEMENT_ADDRESS=http://0.0.0.0:8081 \
+    TS_METRICS_ADDRESS=http://0.0.0.0:8082
+WORKDIR /srv/torchserve
+USER 10001
+EXPOSE 8080 8081 8082
+HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
+    CMD ["python", "/opt/roadseg/healthcheck.py", "http://127.0.0.1:8080/ping", "--key-file", "/srv/torchserve/key_file.json"]
+CMD ["torchserve", "--start", "--foreground", "--ncs", "--ts-config", "/opt/roadseg/config.properties", \
+     "--model-store", "/opt/model_store", "--models", "roadseg=roadseg.mar"]
