@@ -2,40 +2,20 @@
 
 import io
 import json
-import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-import ts
 from PIL import Image
 
-from ts.context import Context, RequestProcessor
-from ts.metrics.metric_cache_yaml_impl import MetricsCacheYamlImpl
-
-from handler.segmentation_handler import SegmentationHandler
 from tests.archives import build_constant_archive
+from tests.handler.conftest import load_handler, torchserve_context
 from tests.images import image_bytes
-
-# TorchServe's own metrics cache, from the metrics.yaml it ships.
-METRICS = MetricsCacheYamlImpl(str(Path(ts.__file__).parent / "configs" / "metrics.yaml"))
-
-
-def torchserve_context(model_dir, manifest, requests: int) -> Context:
-    """The Context a TorchServe worker builds for a batch of `requests`."""
-    context = Context("roadseg", str(model_dir), manifest, 4, None, "0.12.0", metrics=METRICS)
-    context.request_processor = [RequestProcessor({}) for _ in range(requests)]
-    return context
 
 
 @pytest.fixture
 def handler_and_context(tmp_path):
     archive = build_constant_archive(tmp_path / "store", 7, "3.1", "roadseg.mar")
-    model_dir = tmp_path / "model"
-    zipfile.ZipFile(archive).extractall(model_dir)
-    manifest = json.loads((model_dir / "MAR-INF" / "MANIFEST.json").read_text())
-    handler = SegmentationHandler()
-    handler.initialize(torchserve_context(model_dir, manifest, 1))
+    handler, model_dir, manifest = load_handler(archive, tmp_path)
     return handler, (model_dir, manifest)
 
 

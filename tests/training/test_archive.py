@@ -1,6 +1,8 @@
 import json
 import zipfile
 
+import torch
+
 from tests.training.helpers import quick_train_argv
 from training import archive, train
 
@@ -29,3 +31,21 @@ def test_archive_from_a_fresh_model(tmp_path):
     assert config["model"] == "dilatednet" and config["model_kwargs"] == {"width": 0.25}
     with zipfile.ZipFile(path) as mar:
         assert "batchSize: 4" in mar.read("model-config.yaml").decode()
+
+
+def test_export_writes_fp16_weights_that_build_an_archive(camvid_root, tmp_path):
+    from safetensors.torch import load_file
+
+    from training import export
+
+    run = tmp_path / "run"
+    train.main(train.get_args_parser().parse_args(quick_train_argv(camvid_root, run, epochs=1)))
+    weights, config = export.main(export.get_args_parser().parse_args(
+        ["--checkpoint", str(run / "best.pt"), "--output", str(tmp_path / "models" / "m")]))
+    tensors = load_file(weights)
+    assert {t.dtype for t in tensors.values() if t.is_floating_point()} == {torch.float16}
+    meta = json.loads(config.read_text())
+    assert meta["display_name"] == "U-Net Mini (width 0.25)" and meta["best_epoch"] == 1
+    path = archive.build_archive(archive.get_args_parser().parse_args(
+        ["--weights", str(weights), "--config", str(config), "--export-path", str(tmp_path / "store")]))
+    assert manifest_and_config(path)[1]["model"] == "unet_mini"

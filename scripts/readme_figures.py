@@ -1,0 +1,78 @@
+"""Make the README's figures from the running services (start them with `make run` first).
+
+    .venv/bin/python scripts/readme_figures.py --image ../shared/data/camvid/val/0016E5_08079.png
+
+Writes docs/images/camvid_example.png (the image, the colour mask from /predict?format=color and the
+overlay, side by side) and docs/images/app.png (the Streamlit app in headless Chromium, a sample
+segmented).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+import httpx
+from PIL import Image, ImageDraw
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def example(gateway: str, image: Path) -> Path:
+    data = image.read_bytes()
+    with httpx.Client(base_url=gateway, timeout=120) as client:
+        panels = [Image.open(image).convert("RGB")]
+        for fmt in ("color", "overlay"):
+            response = client.post(f"/predict?format={fmt}", files={"file": (image.name, data)})
+            response.raise_for_status()
+            panels.append(Image.open(io.BytesIO(response.content)).convert("RGB"))
+    width, height = panels[0].size
+    sheet = Image.new("RGB", (3 * width + 20, height + 24), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (panel, title) in enumerate(zip(panels, ["CamVid val image", "mask (/predict?format=color)",
+                                                    "overlay (/predict?format=overlay)"])):
+        sheet.paste(panel, (i * (width + 10), 24))
+        draw.text((i * (width + 10) + 4, 6), title, fill="black")
+    path = OUT / "camvid_example.png"
+    sheet.save(path)
+    return path
+
+
+def app_screenshot(app_url: str, sample: str) -> Path:
+    from playwright.sync_api import sync_playwright
+
+    path = OUT / "app.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1250})
+        page.goto(app_url)
+        page.get_by_text("Sample", exact=True).click()
+        page.get_by_role("button", name="Download mask (category ids, PNG)").wait_for(timeout=120_000)
+        if sample:
+            page.get_by_test_id("stSelectbox").first.click()
+            page.get_by_text(sample).click()
+            page.wait_for_timeout(500)
+            page.get_by_role("button", name="Download mask (category ids, PNG)").wait_for(timeout=120_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(path))
+        browser.close()
+    return path
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--gateway", default="http://127.0.0.1:8000")
+    p.add_argument("--app", default="http://127.0.0.1:8501")
+    p.add_argument("--image", type=Path, required=True, help="a CamVid val image")
+    p.add_argument("--sample", default="", help="the app sample to show (default: the first)")
+    args = p.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(example(args.gateway, args.image))
+    print(app_screenshot(args.app, args.sample))
+
+
+if __name__ == "__main__":
+    main()
