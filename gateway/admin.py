@@ -22,14 +22,13 @@ from pathlib import Path
 import httpx
 
 from gateway.config import Settings
-from gateway.torchserve_keys import TorchServeKeys
+from gateway.torchserve_keys import keys_from_settings
 
 
 class ManagementClient:
     def __init__(self, settings: Settings):
         self.url = settings.torchserve_management_url.rstrip("/")
-        secret = lambda s: s.get_secret_value() if s else None  # noqa: E731
-        self.keys = TorchServeKeys(settings.torchserve_key_file, management=secret(settings.torchserve_management_key))
+        self.keys = keys_from_settings(settings)
         self.http = httpx.Client(timeout=httpx.Timeout(300, connect=5))
 
     def call(self, method: str, path: str, **params) -> object:

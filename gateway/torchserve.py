@@ -10,7 +10,7 @@ import httpx
 
 from gateway.config import Settings
 from gateway.errors import GatewayError
-from gateway.torchserve_keys import TorchServeKeys, is_key_refusal
+from gateway.torchserve_keys import is_key_refusal, keys_from_settings
 
 
 @dataclass
@@ -38,13 +38,7 @@ class TorchServeClient:
             limits=httpx.Limits(max_connections=settings.max_connections,
                                 max_keepalive_connections=settings.max_connections),
         )
-        secret = lambda s: s.get_secret_value() if s else None  # noqa: E731
-        self.keys = TorchServeKeys(
-            settings.torchserve_key_file,
-            inference=secret(settings.torchserve_inference_key),
-            management=secret(settings.torchserve_management_key),
-            api=secret(settings.torchserve_api_key),
-        )
+        self.keys = keys_from_settings(settings)
         self._default_versions: dict[str, tuple[float, str]] = {}
 
     async def aclose(self) -> None:

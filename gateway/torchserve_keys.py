@@ -38,6 +38,17 @@ class TorchServeKeys:
         return {"Authorization": f"Bearer {key}"} if key else {}
 
 
+def keys_from_settings(settings) -> TorchServeKeys:
+    """The keys named by the gateway's Settings: its key file, and any keys given directly."""
+    secret = lambda value: value.get_secret_value() if value else None  # noqa: E731
+    return TorchServeKeys(
+        settings.torchserve_key_file,
+        inference=secret(settings.torchserve_inference_key),
+        management=secret(settings.torchserve_management_key),
+        api=secret(settings.torchserve_api_key),
+    )
+
+
 def is_key_refusal(status_code: int, body: bytes) -> bool:
     """TorchServe answers a missing, wrong or expired key with 400/401 and this message."""
     return status_code in (400, 401) and b"Token Authorization failed" in body

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from stack.archive import ensure_archive
 from stack.processes import (
-    REPO_ROOT, TorchServePorts, start_gateway, start_streamlit, start_torchserve, stop, wait_for,
+    REPO_ROOT, TorchServePorts, gateway_env, start_gateway, start_streamlit, start_torchserve, stop, wait_for,
 )
 
 
@@ -44,12 +44,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"starting TorchServe with {archive.name} (logs: {args.workdir}/logs)", flush=True)
         torchserve = start_torchserve(args.workdir, args.model_store, ports, models=f"roadseg={archive.name}")
         processes.append(torchserve)
-        gateway_env = {
-            "GATEWAY_TORCHSERVE_INFERENCE_URL": ports.url("inference"),
-            "GATEWAY_TORCHSERVE_MANAGEMENT_URL": ports.url("management"),
-            "GATEWAY_TORCHSERVE_KEY_FILE": str(args.workdir / "key_file.json"),
-        }
-        gateway = start_gateway(args.gateway_port, gateway_env, args.workdir / "gateway.log", args.host)
+        gateway = start_gateway(args.gateway_port, gateway_env(ports, args.workdir), args.workdir / "gateway.log",
+                                args.host)
         processes.append(gateway)
         base = f"http://{args.host}:{args.gateway_port}"
         app = start_streamlit(args.app_port, base, args.workdir / "streamlit.log", args.host)

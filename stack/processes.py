@@ -62,6 +62,15 @@ def start_torchserve(
                             start_new_session=True)
 
 
+def gateway_env(ports: TorchServePorts, torchserve_workdir: Path) -> dict[str, str]:
+    """The gateway's settings for a TorchServe started by `start_torchserve` in `torchserve_workdir`."""
+    return {
+        "GATEWAY_TORCHSERVE_INFERENCE_URL": ports.url("inference"),
+        "GATEWAY_TORCHSERVE_MANAGEMENT_URL": ports.url("management"),
+        "GATEWAY_TORCHSERVE_KEY_FILE": str(torchserve_workdir / "key_file.json"),
+    }
+
+
 def start_gateway(port: int, env: dict[str, str], log_path: Path, host: str = "127.0.0.1") -> subprocess.Popen:
     """The FastAPI gateway under uvicorn; `env` carries its GATEWAY_* settings."""
     log = open(log_path, "ab")

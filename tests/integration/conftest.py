@@ -12,7 +12,7 @@ import pytest
 
 from gateway import admin
 from gateway.config import Settings
-from stack.processes import TorchServePorts, start_gateway, start_torchserve, stop, wait_for
+from stack.processes import TorchServePorts, gateway_env, start_gateway, start_torchserve, stop, wait_for
 from tests.archives import build_constant_archive
 
 V1_CATEGORY, V2_CATEGORY = 1, 5  # version 1.0 answers "flat" everywhere, 2.0 "sky"
@@ -52,15 +52,13 @@ def stack(tmp_path_factory) -> Stack:
                         torchserve_management_url=ports.url("management"),
                         torchserve_key_file=workdir / "key_file.json")
     gateway_port = free_port()
-    gateway_env = {
-        "GATEWAY_TORCHSERVE_INFERENCE_URL": ports.url("inference"),
-        "GATEWAY_TORCHSERVE_MANAGEMENT_URL": ports.url("management"),
-        "GATEWAY_TORCHSERVE_KEY_FILE": str(workdir / "key_file.json"),
+    env = {
+        **gateway_env(ports, workdir),
         "GATEWAY_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "GATEWAY_MAX_PIXELS": str(MAX_PIXELS),
         "GATEWAY_VERSION_CACHE_S": "0",
     }
-    gateway = start_gateway(gateway_port, gateway_env, root / "gateway.log")
+    gateway = start_gateway(gateway_port, env, root / "gateway.log")
     url = f"http://127.0.0.1:{gateway_port}"
     try:
         wait_for(f"{url}/health", 180, gateway)
