@@ -61,7 +61,7 @@ def stack(tmp_path_factory) -> Stack:
     gateway = start_gateway(gateway_port, env, root / "gateway.log")
     url = f"http://127.0.0.1:{gateway_port}"
     try:
-        wait_for(f"{url}/health", 180, gateway)
+        wait_for(f"{url}/health", 300, gateway)
         admin.main(["register", str(store / "roadseg_v2.mar")], settings)
         yield Stack(url, torchserve, gateway, settings, workdir)
     except BaseException:
