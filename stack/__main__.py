@@ -39,6 +39,8 @@ def main(args: argparse.Namespace) -> int:
         for process in reversed(processes):
             stop(process)
 
+    # Ctrl-C and SIGTERM stop everything, even when started with SIGINT ignored (e.g. from a script's `&`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         print(f"starting TorchServe with {archive.name} (logs: {args.workdir}/logs)", flush=True)
