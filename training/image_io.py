@@ -22,6 +22,10 @@ class ImageDecodeError(ValueError):
     """The bytes are not an image this product reads; the message says why, for a person."""
 
 
+class UnsupportedImageError(ImageDecodeError):
+    """Not an image, or a format this product does not read."""
+
+
 class ImageTooLargeError(ImageDecodeError):
     """The image has more pixels than allowed."""
 
@@ -33,11 +37,11 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise ImageDecodeError(
+        raise UnsupportedImageError(
             "the file is not an image that can be read (supported: PNG, JPEG, WebP, BMP, TIFF)"
         ) from None
     if image.format not in SUPPORTED_FORMATS:
-        raise ImageDecodeError(f"{image.format} images are not supported (supported: PNG, JPEG, WebP, BMP, TIFF)")
+        raise UnsupportedImageError(f"{image.format} images are not supported (supported: PNG, JPEG, WebP, BMP, TIFF)")
     width, height = image.size
     if width < 1 or height < 1:
         raise ImageDecodeError(f"the image has no pixels ({width}x{height})")

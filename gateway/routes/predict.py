@@ -17,7 +17,7 @@ from gateway.deps import get_app_settings, get_torchserve
 from gateway.errors import ErrorBody, GatewayError
 from gateway.rendering import colour_png, mask_ids, overlay_png
 from gateway.torchserve import TorchServeClient
-from training.image_io import ImageDecodeError, ImageTooLargeError, open_image, rgb_array
+from training.image_io import ImageDecodeError, ImageTooLargeError, UnsupportedImageError, open_image, rgb_array
 
 router = APIRouter(tags=["segmentation"])
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
@@ -57,10 +57,10 @@ def check_image(data: bytes, max_pixels: int, need_pixels: bool) -> tuple[tuple[
         image = open_image(data, max_pixels)
     except ImageTooLargeError as error:
         raise GatewayError(413, "too_many_pixels", str(error)) from None
+    except UnsupportedImageError as error:
+        raise GatewayError(415, "unsupported_image", str(error)) from None
     except ImageDecodeError as error:
-        unsupported = "not an image" in str(error) or "not supported" in str(error)
-        raise GatewayError(415 if unsupported else 400, "unsupported_image" if unsupported else "invalid_image",
-                           str(error)) from None
+        raise GatewayError(400, "invalid_image", str(error)) from None
     rgb = rgb_array(image) if need_pixels else None
     size = (rgb.shape[1], rgb.shape[0]) if rgb is not None else _upright_size(image)
     return size, rgb

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from tests.images import decompression_bomb, encode, image_bytes
-from training.image_io import ImageDecodeError, ImageTooLargeError, decode_image
+from training.image_io import ImageDecodeError, ImageTooLargeError, UnsupportedImageError, decode_image
 
 from PIL import Image
 
@@ -29,7 +29,7 @@ def test_exif_orientation_is_applied():
     ("data", "error", "words"),
     [
         (b"", ImageDecodeError, "empty"),
-        (b"plain text", ImageDecodeError, "not an image"),
+        (b"plain text", UnsupportedImageError, "not an image"),
         (image_bytes("png-rgb", 200, 150)[:300], ImageDecodeError, "truncated"),
         (decompression_bomb(), ImageTooLargeError, "900,000,000 pixels"),
     ],
@@ -40,5 +40,5 @@ def test_bad_bytes_raise_a_clear_error(data, error, words):
 
 
 def test_unsupported_format_is_named():
-    with pytest.raises(ImageDecodeError, match="GIF images are not supported"):
+    with pytest.raises(UnsupportedImageError, match="GIF images are not supported"):
         decode_image(encode(Image.new("RGB", (4, 4)), "GIF"))
