@@ -160,6 +160,13 @@ def test_torchserve_does_not_publish_its_apis_without_a_key(stack):
     assert httpx.get(f"{stack.settings.torchserve_management_url}/models").status_code in (400, 401)
 
 
+def test_declared_oversized_upload_is_refused_before_it_is_read(stack):
+    body = b"\x89PNG" + b"\x00" * (MAX_UPLOAD_BYTES * 2)
+    with stack.client() as client:
+        response = client.post("/predict", files={"file": ("huge.png", body)})
+    assert_error(response, 413, "larger than the 4 MiB limit")
+
+
 def test_health_is_green_then_503_when_torchserve_stops(stack):
     # Last in this module: it stops TorchServe.
     with stack.client() as client:
@@ -169,3 +176,4 @@ def test_health_is_green_then_503_when_torchserve_stops(stack):
         assert_error(client.get("/health"), 503, "not reachable")
         assert_error(client.post("/predict", files={"file": ("x.png", image_bytes("png-rgb"))}), 503,
                      "not reachable")
+
