@@ -32,7 +32,7 @@ CAMVID_ROOT ?= ../shared/data/camvid
 # The shipped default model (CPU budget: width 0.5; see MODEL_CARD.md), then the three-model comparison.
 train-default: install
 	$(BIN)/python -m training.train --model vgg16_unet --width 0.5 --dataset camvid --data-root $(CAMVID_ROOT) \
-		--epochs 30 --batch-size 8 --crop 256 320 --patience 8 --output runs/vgg16_unet_w0.5 \
+		--epochs 30 --batch-size 8 --crop 256 320 --patience 30 --output runs/vgg16_unet_w0.5 \
 		$(if $(wildcard runs/vgg16_unet_w0.5/last.pt),--resume runs/vgg16_unet_w0.5/last.pt)
 
 compare: install

@@ -117,7 +117,19 @@ def row_for_run(run_dir: Path, size: tuple[int, int], latency_runs: int) -> dict
     }
 
 
-def write_table(rows: list[dict], output: Path, size: tuple[int, int]) -> None:
+def budget_line(runs: list[Path]) -> str:
+    """The training budget the runs share, from their summaries (older runs do not record it)."""
+    budgets = [json.loads((run / "summary.json").read_text()).get("budget") for run in runs]
+    if not budgets or None in budgets:
+        return ""
+    if any(b != budgets[0] for b in budgets):
+        return "Budget: the runs were NOT trained under one budget: " + "; ".join(map(str, budgets)) + "\n\n"
+    b = budgets[0]
+    return (f"Budget (every model): at most {b['epochs']} epochs (early stopping patience {b['patience']}), batch "
+            f"{b['batch_size']}, crops {b['crop'][0]}x{b['crop'][1]} at short side {b['short_side']}.\n\n")
+
+
+def write_table(rows: list[dict], output: Path, size: tuple[int, int], budget: str = "") -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     with open(output.with_suffix(".csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
@@ -127,7 +139,7 @@ def write_table(rows: list[dict], output: Path, size: tuple[int, int]) -> None:
               f"| Params (M) | GMACs @{size[0]}x{size[1]} | CPU ms/image @{size[0]}x{size[1]} |")
     lines = [header, "|" + " --- |" * len(COLUMNS)]
     lines += ["| " + " | ".join(str(row[c]) for c in COLUMNS) + " |" for row in rows]
-    text = ("IoU and Dice: means over the 7 non-void categories, void ground truth ignored (Cityscapes' "
+    text = (budget + "IoU and Dice: means over the 7 non-void categories, void ground truth ignored (Cityscapes' "
             "category IoU). IoU (8) and Dice (8): over all 8, as the seed reported.\n\n" + "\n".join(lines)
             + f"\n\nCPU latency: median of forward passes, batch 1, {torch.get_num_threads()} threads.\n\n"
             "Seed's table (Cityscapes val, for reference):\n\n" + SEED_TABLE + "\n")
@@ -154,7 +166,7 @@ def main(args: argparse.Namespace) -> list[dict]:
         raise SystemExit("nothing to compare: give --runs, or --train with --models")
     size = tuple(args.latency_size)
     rows = [row_for_run(run, size, args.latency_runs) for run in runs]
-    write_table(rows, args.output, size)
+    write_table(rows, args.output, size, budget_line(runs))
     print(args.output.with_suffix(".md").read_text())
     return rows
 

@@ -187,6 +187,8 @@ def run_summary(args, config: dict, history: list[dict], stopper: EarlyStopping)
     best = load_checkpoint(args.output / "best.pt")
     return {
         "model": args.model, "width": args.width, "loss": args.loss, "dataset": args.dataset, "config": config,
+        "budget": {"epochs": args.epochs, "batch_size": args.batch_size, "crop": list(args.crop or
+                   DATASET_SCALES[args.dataset].crop), "short_side": config["short_side"], "patience": args.patience},
         "best_epoch": best["epoch"], "epochs_run": len(history), "stopped_early": stopper.should_stop,
         "val_loss": best["val_loss"], "miou": best["metrics"]["miou"], "mdice": best["metrics"]["mdice"],
         "miou_8": best["metrics"]["miou_8"], "mdice_8": best["metrics"]["mdice_8"],

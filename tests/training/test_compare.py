@@ -19,6 +19,7 @@ def test_compare_writes_table_csv_and_chart(camvid_root, tmp_path):
     assert all(r["params_m"] > 0 and r["gmacs"] > 0 and r["cpu_ms"] > 0 for r in rows)
     table = output.with_suffix(".md").read_text()
     assert "| U-Net Mini (width 0.25) | combined |" in table and "Seed's table" in table
+    assert "Budget (every model): at most 1 epochs (early stopping patience 10), batch 2, crops 48x64" in table
     with open(output.with_suffix(".csv")) as f:
         assert len(list(csv.DictReader(f))) == 2
     assert output.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
