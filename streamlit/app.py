@@ -18,6 +18,7 @@ from app_masks import (  # noqa: E402
 from app_settings import AppSettings  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
+CACHED_MASKS = 32  # per browser session: enough for a batch, bounded for long sessions
 IMAGE_TYPES = ["png", "jpg", "jpeg"]
 
 
@@ -65,6 +66,8 @@ def segment_cached(client: GatewayClient, name: str, data: bytes, model: str | N
     if key not in cache:
         with st.spinner(f"Segmenting {name}..."):
             cache[key] = client.segment(name, data, model, version)
+        while len(cache) > CACHED_MASKS:
+            cache.pop(next(iter(cache)))  # oldest first (dicts keep insertion order)
     return cache[key]
 
 
