@@ -21,6 +21,10 @@ class Prediction:
     inference_ms: float
 
 
+def _describe_target(model: str, version: str | None) -> str:
+    return f"model {model!r}" + (f" version {version!r}" if version else "")
+
+
 def _message(response: httpx.Response) -> str:
     try:
         return str(json.loads(response.content).get("message", "")) or response.text[:200]
@@ -86,7 +90,7 @@ class TorchServeClient:
         """TorchServe's description of a model version (the default one when `version` is None)."""
         url = f"{self.management_url}/models/{model}" + (f"/{version}" if version else "")
         response = await self._request("management", "GET", url)
-        self._raise_for_status(response, f"model {model!r}" + (f" version {version!r}" if version else ""))
+        self._raise_for_status(response, _describe_target(model, version))
         return response.json()
 
     async def default_version(self, model: str) -> str:
@@ -104,7 +108,7 @@ class TorchServeClient:
         models = []
         for entry in response.json().get("models", []):
             name = entry["modelName"]
-            default = str((await self.describe(name))[0]["modelVersion"])
+            default = await self.default_version(name)
             versions = await self.describe(name, "all")
             models.append({
                 "name": name,
@@ -124,7 +128,7 @@ class TorchServeClient:
         started = time.perf_counter()
         response = await self._request("inference", "POST", url, content=image)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        self._raise_for_status(response, f"model {model!r}" + (f" version {version!r}" if version else ""))
+        self._raise_for_status(response, _describe_target(model, version))
         if response.headers.get("content-type", "").split(";")[0] != "image/png":
             raise GatewayError(502, "torchserve_error", "the model server answered with something other than a PNG mask")
         answered = version or await self.default_version(model)
