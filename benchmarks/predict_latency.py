@@ -28,7 +28,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from handler.processing import mask_png, prepare_image, run_model
-from training.checkpoints import model_from_config
+from training.checkpoints import cast_floating, model_from_config
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[1].parent / "shared/data/camvid/val/0016E5_07959.png"
 
@@ -63,7 +63,7 @@ def in_process_model(archive: Path):
         mar.extractall(tmp)
         config = json.loads(Path(tmp, "model_config.json").read_text())
         state = load_file(Path(tmp, "weights.safetensors"))
-    model = model_from_config(config, {k: v.float() for k, v in state.items()}).eval()
+    model = model_from_config(config, cast_floating(state, torch.float32)).eval()
     return model, config
 
 

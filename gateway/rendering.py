@@ -16,13 +16,13 @@ def mask_ids(mask_png: bytes) -> np.ndarray:
         return np.asarray(image.convert("L"))
 
 
-def colour_png(mask_png: bytes) -> bytes:
-    """RGB PNG in the Cityscapes category colours."""
-    return encode_png(colorize(mask_ids(mask_png)))
+def colour_png(ids: np.ndarray) -> bytes:
+    """RGB PNG of (H, W) category ids in the Cityscapes category colours."""
+    return encode_png(colorize(ids))
 
 
-def overlay_png(rgb: np.ndarray, mask_png: bytes, alpha: float) -> bytes:
+def overlay_png(rgb: np.ndarray, ids: np.ndarray, alpha: float) -> bytes:
     """The input blended with the category colours; `alpha` is the colours' weight."""
-    colours = colorize(mask_ids(mask_png)).astype(np.float32)
+    colours = colorize(ids).astype(np.float32)
     blended = (1 - alpha) * rgb.astype(np.float32) + alpha * colours
     return encode_png(np.clip(blended + 0.5, 0, 255).astype(np.uint8))

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 from ts.torch_handler.base_handler import BaseHandler
 
 from handler.processing import PreparedImage, mask_png, prepare_image, run_model
-from training.checkpoints import model_from_config
+from training.checkpoints import cast_floating, model_from_config
 from training.image_io import DEFAULT_MAX_PIXELS
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class SegmentationHandler(BaseHandler):
         use_cuda = torch.cuda.is_available() and gpu_id is not None
         self.device = torch.device(f"cuda:{gpu_id}" if use_cuda else "cpu")
         state = load_file(model_dir / self.manifest["model"]["serializedFile"])
-        self.model = model_from_config(self.config, {k: v.float() for k, v in state.items()})
+        self.model = model_from_config(self.config, cast_floating(state, torch.float32))
         self.model.to(self.device).eval()
         self.short_side = int(self.config["short_side"])
         self.max_pixels = int(self.config.get("max_pixels", DEFAULT_MAX_PIXELS))

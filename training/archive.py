@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from training.checkpoints import load_checkpoint, model_config, model_from_config
+from training.checkpoints import cast_floating, load_checkpoint, model_config, model_from_config
 from training.image_io import DEFAULT_MAX_PIXELS
 from training.models import MODEL_REGISTRY
 from training.presets import DATASET_SCALES
@@ -77,9 +77,8 @@ def model_archiver() -> list[str]:
 
 def build_archive(args: argparse.Namespace) -> Path:
     config, state = load_source(args)
-    model_from_config(config, {k: v.float() for k, v in state.items()})  # fail here, not in TorchServe
-    dtype = torch.float16 if args.half else torch.float32
-    tensors = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in state.items()}
+    model_from_config(config, cast_floating(state, torch.float32))  # fail here, not in TorchServe
+    tensors = cast_floating(state, torch.float16 if args.half else torch.float32)
     archive_config = {**config, "name": args.name, "version": args.version, "max_pixels": args.max_pixels}
     args.export_path.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

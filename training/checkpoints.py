@@ -23,6 +23,11 @@ def save_checkpoint(path: Path, model: torch.nn.Module, config: dict, **state: A
     os.replace(tmp, path)
 
 
+def cast_floating(state: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """The state dict with its floating tensors in `dtype` (integer buffers untouched), contiguous."""
+    return {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in state.items()}
+
+
 def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 

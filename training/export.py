@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from training.checkpoints import load_checkpoint, model_from_config
+from training.checkpoints import cast_floating, load_checkpoint, model_from_config
 from training.models import display_name
 
 
@@ -32,7 +32,7 @@ def main(args: argparse.Namespace) -> tuple[Path, Path]:
     config = checkpoint["config"]
     model_from_config(config, checkpoint["model"])  # the weights fit the config
     dtype = torch.float32 if args.fp32 else torch.float16
-    tensors = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in checkpoint["model"].items()}
+    tensors = cast_floating(checkpoint["model"], dtype)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     weights, config_path = args.output.with_suffix(".safetensors"), args.output.with_suffix(".json")
     save_file(tensors, weights)

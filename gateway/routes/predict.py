@@ -101,9 +101,9 @@ async def predict(
         raise GatewayError(502, "torchserve_error", f"the model server returned a {ids.shape[1]}x{ids.shape[0]} mask "
                            f"for a {width}x{height} image")
     if format is MaskFormat.color:
-        png = await run_in_threadpool(colour_png, prediction.png)
+        png = await run_in_threadpool(colour_png, ids)
     elif format is MaskFormat.overlay:
-        png = await run_in_threadpool(overlay_png, rgb, prediction.png, alpha)
+        png = await run_in_threadpool(overlay_png, rgb, ids, alpha)
     else:
         png = prediction.png
     stem = PurePath(file.filename or "image").stem or "image"
