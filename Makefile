@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium run test train-default compare clean
+.PHONY: install java chromium run test train-v1 train-default pilots compare clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,11 +29,33 @@ test: install java chromium
 
 CAMVID_ROOT ?= ../shared/data/camvid
 
-# The shipped default model (CPU budget: width 0.5; see MODEL_CARD.md), then the three-model comparison.
-train-default: install
+RUNS ?= $(HOME)/roadseg-runs
+PILOT_EPOCHS ?= 2
+DEFAULT_EPOCHS ?= 16
+DEFAULT_RECIPE = --loss ce_dice --class-weights sqrt_median_freq
+FINETUNE_COMMON = --model vgg16_unet --width 0.5 --dataset camvid --data-root $(CAMVID_ROOT) --batch-size 8 \
+	--crop 256 320 --cache-images --init-weights models/vgg16_unet_v1.0.safetensors --lr 5e-4 --warmup-epochs 0.3
+
+# Short pilots of the small-category recipe (fine-tuning version 1.0), one per loss/weighting; table in MODEL_CARD.md.
+pilots: install
+	for recipe in "ce_dice none" "ce_dice sqrt_median_freq" "ohem_dice sqrt_median_freq" "ce_lovasz sqrt_median_freq"; do \
+		set -- $$recipe; \
+		test -f $(RUNS)/pilots/$$1_$$2/summary.json || $(BIN)/python -m training.train $(FINETUNE_COMMON) \
+			--epochs $(PILOT_EPOCHS) --loss $$1 --class-weights $$2 --output $(RUNS)/pilots/$$1_$$2 || exit 1; \
+	done
+	$(BIN)/python -m training.compare --runs $(RUNS)/pilots/* --per-category --latency-runs 0 --output docs/model/pilots
+
+# Version 1.0 (from scratch; see MODEL_CARD.md), then version 2.0, the default: 1.0 fine-tuned with the
+# small-category recipe. Run directories live outside the work tree; an interrupted run resumes from last.pt.
+train-v1: install
 	$(BIN)/python -m training.train --model vgg16_unet --width 0.5 --dataset camvid --data-root $(CAMVID_ROOT) \
-		--epochs 30 --batch-size 8 --crop 256 320 --patience 30 --output runs/vgg16_unet_w0.5 \
-		$(if $(wildcard runs/vgg16_unet_w0.5/last.pt),--resume runs/vgg16_unet_w0.5/last.pt)
+		--epochs 30 --batch-size 8 --crop 256 320 --patience 30 --precision fp32 --cache-images --output $(RUNS)/vgg16_unet_v1.0 \
+		$(if $(wildcard $(RUNS)/vgg16_unet_v1.0/last.pt),--resume $(RUNS)/vgg16_unet_v1.0/last.pt)
+
+train-default: install
+	$(BIN)/python -m training.train $(FINETUNE_COMMON) --epochs $(DEFAULT_EPOCHS) --patience $(DEFAULT_EPOCHS) \
+		$(DEFAULT_RECIPE) --output $(RUNS)/vgg16_unet_v2.0 \
+		$(if $(wildcard $(RUNS)/vgg16_unet_v2.0/last.pt),--resume $(RUNS)/vgg16_unet_v2.0/last.pt)
 
 compare: install
 	$(BIN)/python -m training.compare --train --models unet_mini vgg16_unet dilatednet --width 0.25 \

@@ -1,4 +1,4 @@
-# TorchServe with the roadseg archive built from the committed weights; CPU-only PyTorch.
+# TorchServe with the roadseg archives (every shipped version) built from the committed weights; CPU-only PyTorch.
 # Build from the repository root: docker build -f docker/torchserve.Dockerfile -t roadseg/torchserve .
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
@@ -45,4 +45,4 @@ EXPOSE 8080 8081 8082
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
     CMD ["python", "/opt/roadseg/healthcheck.py", "http://127.0.0.1:8080/ping", "--key-file", "/srv/torchserve/key_file.json"]
 CMD ["torchserve", "--start", "--foreground", "--ncs", "--ts-config", "/opt/roadseg/config.properties", \
-     "--model-store", "/opt/model_store", "--models", "roadseg=roadseg.mar"]
+     "--model-store", "/opt/model_store", "--models", "roadseg=roadseg_v2.0.mar,roadseg=roadseg_v1.0.mar"]

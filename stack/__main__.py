@@ -12,7 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from stack.archive import ensure_archive
+import httpx
+
+from stack.archive import ensure_archives, torchserve_models
 from stack.processes import (
     REPO_ROOT, TorchServePorts, gateway_env, start_gateway, start_streamlit, start_torchserve, stop, wait_for,
 )
@@ -25,13 +27,13 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address the gateway and the app bind to")
     p.add_argument("--model-store", type=Path, default=REPO_ROOT / "model_store", help="folder of .mar archives")
     p.add_argument("--workdir", type=Path, default=REPO_ROOT / "logs", help="TorchServe's folder (key file, logs)")
-    p.add_argument("--rebuild-archive", action="store_true", help="rebuild model_store/roadseg.mar first")
+    p.add_argument("--rebuild-archive", action="store_true", help="rebuild the model archives first")
     p.add_argument("--startup-timeout", type=float, default=180, help="seconds to wait for /health")
     return p
 
 
 def main(args: argparse.Namespace) -> int:
-    archive = ensure_archive(args.model_store, rebuild=args.rebuild_archive)
+    archives = ensure_archives(args.model_store, rebuild=args.rebuild_archive)
     ports = TorchServePorts()
     processes = []
 
@@ -43,8 +45,9 @@ def main(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        print(f"starting TorchServe with {archive.name} (logs: {args.workdir}/logs)", flush=True)
-        torchserve = start_torchserve(args.workdir, args.model_store, ports, models=f"roadseg={archive.name}")
+        models = torchserve_models(archives)
+        print(f"starting TorchServe with {', '.join(a.name for a in archives)} (logs: {args.workdir}/logs)", flush=True)
+        torchserve = start_torchserve(args.workdir, args.model_store, ports, models=models)
         processes.append(torchserve)
         gateway = start_gateway(args.gateway_port, gateway_env(ports, args.workdir), args.workdir / "gateway.log",
                                 args.host)
@@ -55,7 +58,8 @@ def main(args: argparse.Namespace) -> int:
         app_url = f"http://{args.host}:{args.app_port}"
         health = wait_for(f"{base}/health", args.startup_timeout, gateway).json()
         wait_for(f"{app_url}/_stcore/health", args.startup_timeout, app)
-        print(f"\nready: model {health['model']} version {health['version']}\n"
+        versions = [v["version"] for m in httpx.get(f"{base}/models", timeout=30).json() for v in m["versions"]]
+        print(f"\nready: model {health['model']} version {health['version']} (versions: {', '.join(versions)})\n"
               f"  web app   {app_url}\n"
               f"  gateway   {base}  (API docs: {base}/docs)\n"
               f"  try:      curl -F file=@image.png {base}/predict -o mask.png\n"

@@ -1,40 +1,95 @@
-"""The archive the main job serves: from the shipped weights when present, else a freshly initialised model.
+"""The archives the main job serves: one per shipped model version, or an untrained placeholder.
 
     python -m stack.archive [--model-store DIR] [--rebuild]     (the TorchServe image runs this too)
+
+models/ holds each shipped version as weights + config (`vgg16_unet_v<version>.safetensors/.json`).
+Each becomes model_store/roadseg_v<version>.mar; TorchServe loads them in SHIPPED_MODELS order, and
+the first one it loads is the default version.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from training import archive
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_WEIGHTS = REPO_ROOT / "models" / "vgg16_unet.safetensors"
-SHIPPED_CONFIG = REPO_ROOT / "models" / "vgg16_unet.json"
+MODELS_DIR = REPO_ROOT / "models"
+MODEL_NAME = "roadseg"
+PLACEHOLDER_ARCHIVE = f"{MODEL_NAME}.mar"
 
 
-def archive_argv(export_path: Path) -> list[str]:
-    if SHIPPED_WEIGHTS.exists() and SHIPPED_CONFIG.exists():
-        return ["--weights", str(SHIPPED_WEIGHTS), "--config", str(SHIPPED_CONFIG), "--version", "1.0",
-                "--export-path", str(export_path)]
-    # No trained model shipped yet: an untrained small VGG16 U-Net keeps every path running.
-    return ["--init", "vgg16_unet", "--width", "0.25", "--version", "0.1", "--export-path", str(export_path)]
+@dataclass(frozen=True)
+class ShippedModel:
+    """One committed model version: its weights and config in models/, its archive in the model store."""
+
+    version: str
+    stem: str
+
+    @property
+    def weights(self) -> Path:
+        return MODELS_DIR / f"{self.stem}.safetensors"
+
+    @property
+    def config(self) -> Path:
+        return MODELS_DIR / f"{self.stem}.json"
+
+    @property
+    def archive_name(self) -> str:
+        return f"{MODEL_NAME}_v{self.version}.mar"
+
+    def is_present(self) -> bool:
+        return self.weights.exists() and self.config.exists()
 
 
-def ensure_archive(model_store: Path, rebuild: bool = False) -> Path:
-    path = model_store / "roadseg.mar"
-    sources = [p for p in (SHIPPED_WEIGHTS, SHIPPED_CONFIG) if p.exists()]
-    stale = path.exists() and any(p.stat().st_mtime > path.stat().st_mtime for p in sources)
-    if rebuild or stale or not path.exists():
-        archive.build_archive(archive.get_args_parser().parse_args(archive_argv(model_store)))
-    return path
+# The default version first: TorchServe makes the first version it loads the default.
+SHIPPED_MODELS = (ShippedModel("2.0", "vgg16_unet_v2.0"), ShippedModel("1.0", "vgg16_unet_v1.0"))
+
+
+def _build(argv: list[str], path: Path) -> Path:
+    built = archive.build_archive(archive.get_args_parser().parse_args(argv + ["--export-path", str(path.parent)]))
+    return Path(shutil.move(built, path)) if built != path else path
+
+
+def _is_stale(path: Path, sources: list[Path]) -> bool:
+    return not path.exists() or any(p.stat().st_mtime > path.stat().st_mtime for p in sources)
+
+
+def ensure_archives(model_store: Path, rebuild: bool = False) -> list[Path]:
+    """The archives of the shipped versions, default first, (re)built when missing or older than the weights.
+
+    With no shipped weights, one untrained small VGG16 U-Net (version 0.1) keeps every path running."""
+    model_store.mkdir(parents=True, exist_ok=True)
+    shipped = [m for m in SHIPPED_MODELS if m.is_present()]
+    if not shipped:
+        path = model_store / PLACEHOLDER_ARCHIVE
+        if rebuild or not path.exists():
+            _build(["--init", "vgg16_unet", "--width", "0.25", "--version", "0.1"], path)
+        return [path]
+    paths = []
+    for model in shipped:
+        path = model_store / model.archive_name
+        if rebuild or _is_stale(path, [model.weights, model.config]):
+            _build(["--weights", str(model.weights), "--config", str(model.config), "--name", MODEL_NAME,
+                    "--version", model.version], path)
+        paths.append(path)
+    return paths
+
+
+def torchserve_models(archives: list[Path]) -> str:
+    """TorchServe's --models value: every archive under the one model name, the default first."""
+    return ",".join(f"{MODEL_NAME}={path.name}" for path in archives)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model-store", type=Path, default=REPO_ROOT / "model_store", help="where roadseg.mar goes")
+    parser.add_argument("--model-store", type=Path, default=REPO_ROOT / "model_store", help="where the archives go")
     parser.add_argument("--rebuild", action="store_true", help="rebuild even when up to date")
+    parser.add_argument("--print-models", action="store_true", help="print TorchServe's --models value and exit")
     args = parser.parse_args()
-    ensure_archive(args.model_store, args.rebuild)
+    archives = ensure_archives(args.model_store, args.rebuild)
+    if args.print_models:
+        print(torchserve_models(archives))

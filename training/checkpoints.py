@@ -32,6 +32,16 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """fp32 model weights from a training checkpoint (.pt) or exported safetensors."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return cast_floating(load_file(path), torch.float32)
+    return cast_floating(load_checkpoint(path)["model"], torch.float32)
+
+
 def model_from_config(config: dict, state_dict: dict | None = None) -> SegmentationModel:
     model = build_model(config["model"], **config.get("model_kwargs", {}))
     if state_dict is not None:

@@ -26,9 +26,11 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from training import train  # noqa: E402
 from training.checkpoints import load_model  # noqa: E402
+from training.class_weights import CLASS_WEIGHTINGS  # noqa: E402
 from training.datasets import DATASETS  # noqa: E402
 from training.losses import LOSS_DISPLAY_NAMES, LOSSES  # noqa: E402
 from training.models import MODEL_REGISTRY, display_name  # noqa: E402
+from training.precision import PRECISIONS  # noqa: E402
 
 SEED_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
 | --- | --- | --- | --- | --- | --- |
@@ -51,13 +53,18 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=20, help="epoch budget per model (with --train)")
     p.add_argument("--width", type=float, default=1.0, help="channel multiplier for every model (with --train)")
     p.add_argument("--loss", default="ce_dice", choices=sorted(LOSSES), help="loss for every model (with --train)")
+    p.add_argument("--class-weights", default="none", choices=CLASS_WEIGHTINGS,
+                   help="CE class weighting for every model (with --train)")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS, help="training precision (with --train)")
     p.add_argument("--batch-size", type=int, default=8, help="training batch size (with --train)")
     p.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="training crop (with --train)")
     p.add_argument("--limit-train", type=int, help="first N training images only (with --train)")
     p.add_argument("--limit-val", type=int, help="first N validation images only (with --train)")
     p.add_argument("--latency-size", type=int, nargs=2, default=(360, 480), metavar=("H", "W"),
                    help="input resolution for MACs and CPU latency")
-    p.add_argument("--latency-runs", type=int, default=10, help="timed forward passes per model")
+    p.add_argument("--latency-runs", type=int, default=10, help="timed forward passes per model (0: no latency)")
+    p.add_argument("--per-category", action="store_true",
+                   help="add each category's IoU and the class weighting (e.g. for pilots of one model)")
     p.add_argument("--output", type=Path, default=Path("docs/comparison"), help="output path without suffix")
     return p
 
@@ -70,7 +77,8 @@ def train_runs(args: argparse.Namespace) -> list[Path]:
         run_dir = args.runs_dir / name
         argv = ["--model", name, "--width", str(args.width), "--dataset", args.dataset, "--data-root",
                 str(args.data_root), "--epochs", str(args.epochs), "--loss", args.loss, "--batch-size",
-                str(args.batch_size), "--output", str(run_dir)]
+                str(args.batch_size), "--output", str(run_dir), "--class-weights", args.class_weights,
+                "--precision", args.precision, "--cache-images"]
         argv += ["--crop", *map(str, args.crop)] if args.crop else []
         argv += ["--limit-train", str(args.limit_train)] if args.limit_train else []
         argv += ["--limit-val", str(args.limit_val)] if args.limit_val else []
@@ -96,14 +104,19 @@ def measure_cost(model: torch.nn.Module, size: tuple[int, int], runs: int) -> di
     return {
         "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 2),
         "gmacs": round(counter.get_total_flops() / 2e9, 2),
-        "cpu_ms": round(statistics.median(times) * 1000, 1),
+        "cpu_ms": round(statistics.median(times) * 1000, 1) if times else "n/a",
     }
 
 
-def row_for_run(run_dir: Path, size: tuple[int, int], latency_runs: int) -> dict:
+def row_for_run(run_dir: Path, size: tuple[int, int], latency_runs: int, per_category: bool = False) -> dict:
     summary = json.loads((run_dir / "summary.json").read_text())
     model, _ = load_model(run_dir / "best.pt")
+    extra = {}
+    if per_category:
+        extra["class_weighting"] = summary.get("class_weighting", "none")
+        extra.update({name: _round(iou) for name, iou in summary["per_category_iou"].items() if name != "void"})
     return {
+        **extra,
         "model": display_name(summary["model"], summary.get("width", 1.0)),
         "loss": LOSS_DISPLAY_NAMES.get(summary["loss"], summary["loss"]),
         "val_loss": round(summary["val_loss"], 3),
@@ -117,6 +130,10 @@ def row_for_run(run_dir: Path, size: tuple[int, int], latency_runs: int) -> dict
     }
 
 
+def _round(value: float | None) -> float | str:
+    return "n/a" if value is None else round(value, 3)
+
+
 def budget_line(runs: list[Path]) -> str:
     """The training budget the runs share, from their summaries (older runs do not record it)."""
     budgets = [json.loads((run / "summary.json").read_text()).get("budget") for run in runs]
@@ -126,19 +143,24 @@ def budget_line(runs: list[Path]) -> str:
         return "Budget: the runs were NOT trained under one budget: " + "; ".join(map(str, budgets)) + "\n\n"
     b = budgets[0]
     return (f"Budget (every model): at most {b['epochs']} epochs (early stopping patience {b['patience']}), batch "
-            f"{b['batch_size']}, crops {b['crop'][0]}x{b['crop'][1]} at short side {b['short_side']}.\n\n")
+            f"{b['batch_size']}, crops {b['crop'][0]}x{b['crop'][1]} at short side {b['short_side']}"
+            + (f", {b['precision']}" if "precision" in b else "")
+            + (f", starting from {b['init_weights']}" if b.get("init_weights") else ", from scratch") + ".\n\n")
 
 
 def write_table(rows: list[dict], output: Path, size: tuple[int, int], budget: str = "") -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
+    extra = [c for c in rows[0] if c not in COLUMNS]  # --per-category: weighting and per-category IoU
+    columns = COLUMNS[:2] + extra + COLUMNS[2:]
     with open(output.with_suffix(".csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    header = ("| Model | Loss | Val loss | IoU | Dice | IoU (8) | Dice (8) | Train time (min) | Best/run epochs "
-              f"| Params (M) | GMACs @{size[0]}x{size[1]} | CPU ms/image @{size[0]}x{size[1]} |")
-    lines = [header, "|" + " --- |" * len(COLUMNS)]
-    lines += ["| " + " | ".join(str(row[c]) for c in COLUMNS) + " |" for row in rows]
+    titles = ["Model", "Loss", *(("Class weights" if c == "class_weighting" else f"{c} IoU") for c in extra),
+              "Val loss", "IoU", "Dice", "IoU (8)", "Dice (8)", "Train time (min)", "Best/run epochs", "Params (M)",
+              f"GMACs @{size[0]}x{size[1]}", f"CPU ms/image @{size[0]}x{size[1]}"]
+    lines = ["| " + " | ".join(titles) + " |", "|" + " --- |" * len(columns)]
+    lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
     text = (budget + "IoU and Dice: means over the 7 non-void categories, void ground truth ignored (Cityscapes' "
             "category IoU). IoU (8) and Dice (8): over all 8, as the seed reported.\n\n" + "\n".join(lines)
             + f"\n\nCPU latency: median of forward passes, batch 1, {torch.get_num_threads()} threads.\n\n"
@@ -165,7 +187,7 @@ def main(args: argparse.Namespace) -> list[dict]:
     if not runs:
         raise SystemExit("nothing to compare: give --runs, or --train with --models")
     size = tuple(args.latency_size)
-    rows = [row_for_run(run, size, args.latency_runs) for run in runs]
+    rows = [row_for_run(run, size, args.latency_runs, args.per_category) for run in runs]
     write_table(rows, args.output, size, budget_line(runs))
     print(args.output.with_suffix(".md").read_text())
     return rows

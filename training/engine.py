@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
@@ -9,11 +12,25 @@ from tqdm import tqdm
 
 from training.inference import logits_at_size
 from training.metrics import ConfusionMatrix
+from training.precision import autocast, memory_format
 
 
-def autocast(device: torch.device):
-    """bf16 mixed precision on CUDA; full precision on the CPU."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+@dataclass(frozen=True)
+class EpochStats:
+    """What one training epoch did: mean loss, wall time, the share of it spent waiting for data."""
+
+    loss: float
+    seconds: float
+    data_seconds: float
+    images: int
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds if self.seconds else 0.0
+
+    @property
+    def data_wait_share(self) -> float:
+        return self.data_seconds / self.seconds if self.seconds else 0.0
 
 
 def train_one_epoch(
@@ -23,15 +40,20 @@ def train_one_epoch(
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     device: torch.device,
+    precision: str = "fp32",
     description: str = "train",
-) -> float:
-    """Mean training loss over the epoch (the scheduler steps per iteration)."""
+) -> EpochStats:
+    """One pass over `loader` (the scheduler steps per iteration); times the steps and the data waits."""
     model.train()
-    total, count = 0.0, 0
+    layout = memory_format(precision)
+    total, count, data_seconds = 0.0, 0, 0.0
     progress = tqdm(loader, desc=description, leave=False, dynamic_ncols=True)
+    started = waited_from = time.perf_counter()
     for images, masks in progress:
-        images, masks = images.to(device, non_blocking=True), masks.to(device, non_blocking=True)
-        with autocast(device):
+        data_seconds += time.perf_counter() - waited_from
+        images = images.to(device, non_blocking=True).contiguous(memory_format=layout)
+        masks = masks.to(device, non_blocking=True)
+        with autocast(device, precision):
             loss = loss_fn(model(images).float(), masks)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -40,20 +62,28 @@ def train_one_epoch(
         total += loss.item() * images.shape[0]
         count += images.shape[0]
         progress.set_postfix(loss=f"{total / count:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
-    return total / max(count, 1)
+        waited_from = time.perf_counter()
+    return EpochStats(total / max(count, 1), time.perf_counter() - started, data_seconds, count)
 
 
 @torch.inference_mode()
 def evaluate(
-    model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: torch.device, description: str = "val"
+    model: nn.Module,
+    loader: DataLoader,
+    loss_fn: nn.Module,
+    device: torch.device,
+    precision: str = "fp32",
+    description: str = "val",
 ) -> tuple[float, ConfusionMatrix]:
     """Mean loss and the split's confusion matrix; logits are resized to each mask's native size."""
     model.eval()
+    layout = memory_format(precision)
     confusion = ConfusionMatrix(model.num_classes)
     total, count = 0.0, 0
     for images, masks in tqdm(loader, desc=description, leave=False, dynamic_ncols=True):
-        images, masks = images.to(device, non_blocking=True), masks.to(device, non_blocking=True)
-        with autocast(device):
+        images = images.to(device, non_blocking=True).contiguous(memory_format=layout)
+        masks = masks.to(device, non_blocking=True)
+        with autocast(device, precision):
             logits = model(images)
         logits = logits_at_size(logits.float(), tuple(masks.shape[-2:]))
         total += loss_fn(logits, masks).item() * images.shape[0]

@@ -31,6 +31,9 @@ def plot_curves(history: list[dict], path: Path) -> None:
     ax_loss.legend()
     ax_iou.plot(epochs, [r["val_miou"] for r in history], label="mIoU (7, void ignored)")
     ax_iou.plot(epochs, [r["val_mdice"] for r in history], label="mean Dice (7)")
+    for small in ("object", "human"):  # the rare categories, when the run recorded them
+        if f"val_iou_{small}" in history[0]:
+            ax_iou.plot(epochs, [r[f"val_iou_{small}"] for r in history], label=f"{small} IoU", linestyle="--")
     ax_iou.set(xlabel="epoch", ylabel="score", title="Validation", ylim=(0, 1))
     ax_iou.legend()
     fig.tight_layout()

@@ -1,34 +1,75 @@
-"""Losses: cross-entropy, Dice (smp) and the seed's combined CE + Dice; void is a class like the others."""
+"""Losses: a pixel term (cross-entropy, optionally class-weighted or OHEM) plus a region term (Dice or Lovász).
+
+Void is a class like the others. `class_weights` (e.g. median-frequency balancing) weight the CE term only.
+"""
 
 from __future__ import annotations
 
+import math
+from typing import Callable
+
 import torch
-from segmentation_models_pytorch.losses import DiceLoss
+import torch.nn.functional as F
+from segmentation_models_pytorch.losses import DiceLoss, LovaszLoss
 from torch import nn
 
 
-class CombinedLoss(nn.Module):
-    """ce_weight * CE + dice_weight * multiclass soft Dice."""
+class OhemCrossEntropy(nn.Module):
+    """Online hard example mining: CE averaged over the pixels whose true-class probability is below
+    `threshold`, and never fewer than `min_kept_share` of the pixels (the hardest ones)."""
 
-    def __init__(self, ce_weight: float = 1.0, dice_weight: float = 1.0):
+    def __init__(self, weight: torch.Tensor | None = None, threshold: float = 0.7, min_kept_share: float = 1 / 16):
         super().__init__()
-        self.ce, self.dice = nn.CrossEntropyLoss(), DiceLoss("multiclass", from_logits=True)
-        self.ce_weight, self.dice_weight = ce_weight, dice_weight
+        self.register_buffer("weight", weight)
+        self.loss_threshold = -math.log(threshold)
+        self.min_kept_share = min_kept_share
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.ce_weight * self.ce(logits, target) + self.dice_weight * self.dice(logits, target)
+        pixel_losses = F.cross_entropy(logits, target, weight=self.weight, reduction="none").flatten()
+        hard = int((pixel_losses > self.loss_threshold).sum())
+        kept = min(pixel_losses.numel(), max(hard, math.ceil(self.min_kept_share * pixel_losses.numel())))
+        return pixel_losses.topk(kept, sorted=False).values.mean()
 
 
-LOSSES = {
-    "ce": lambda: nn.CrossEntropyLoss(),
-    "dice": lambda: DiceLoss("multiclass", from_logits=True),
-    "ce_dice": CombinedLoss,
+class CombinedLoss(nn.Module):
+    """pixel_weight * pixel term (CE or OHEM CE) + region_weight * region term (Dice or Lovász)."""
+
+    def __init__(self, pixel: nn.Module, region: nn.Module, pixel_weight: float = 1.0, region_weight: float = 1.0):
+        super().__init__()
+        self.pixel, self.region = pixel, region
+        self.pixel_weight, self.region_weight = pixel_weight, region_weight
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.pixel_weight * self.pixel(logits, target) + self.region_weight * self.region(logits, target)
+
+
+def _dice() -> nn.Module:
+    return DiceLoss("multiclass", from_logits=True)
+
+
+def _lovasz() -> nn.Module:
+    return LovaszLoss("multiclass", per_image=False, from_logits=True)
+
+
+LossBuilder = Callable[[torch.Tensor | None], nn.Module]
+LOSSES: dict[str, LossBuilder] = {
+    "ce": lambda w: nn.CrossEntropyLoss(weight=w),
+    "dice": lambda w: _dice(),
+    "lovasz": lambda w: _lovasz(),
+    "ce_dice": lambda w: CombinedLoss(nn.CrossEntropyLoss(weight=w), _dice()),
+    "ce_lovasz": lambda w: CombinedLoss(nn.CrossEntropyLoss(weight=w), _lovasz()),
+    "ohem_dice": lambda w: CombinedLoss(OhemCrossEntropy(w), _dice()),
 }
-LOSS_DISPLAY_NAMES = {"ce": "categorical CE", "dice": "Dice", "ce_dice": "combined"}
+LOSS_DISPLAY_NAMES = {
+    "ce": "categorical CE", "dice": "Dice", "lovasz": "Lovász", "ce_dice": "combined",
+    "ce_lovasz": "CE + Lovász", "ohem_dice": "OHEM CE + Dice",
+}
 
 
-def build_loss(name: str) -> nn.Module:
+def build_loss(name: str, class_weights: torch.Tensor | None = None) -> nn.Module:
+    """A registered loss; `class_weights` (one per category) weight its cross-entropy term, if it has one."""
     try:
-        return LOSSES[name]()
+        builder = LOSSES[name]
     except KeyError:
         raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None
+    return builder(None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32))

@@ -20,13 +20,16 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from training.checkpoints import load_checkpoint, model_config, model_from_config, save_checkpoint
+from training.categories import NUM_CATEGORIES
+from training.checkpoints import load_checkpoint, load_weights, model_config, model_from_config, save_checkpoint
 from training.datasets import DATASETS, build_dataset
 from training.early_stopping import MONITORS, EarlyStopping
-from training.engine import evaluate, train_one_epoch
+from training.class_weights import CLASS_WEIGHTINGS, class_weights
+from training.engine import EpochStats, evaluate, train_one_epoch
 from training.history import write_history
 from training.losses import LOSSES, build_loss
 from training.models import MODEL_REGISTRY
+from training.precision import PRECISIONS, prepare_model, resolve_precision
 from training.presets import DATASET_SCALES, EvalPreset, TrainPreset
 
 
@@ -40,7 +43,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=50, help="maximum number of epochs")
     p.add_argument("--batch-size", type=int, default=8, help="training batch size")
     p.add_argument("--eval-batch-size", type=int, default=4, help="validation batch size")
-    p.add_argument("--loss", default="ce_dice", choices=sorted(LOSSES), help="ce, dice, or the combined ce_dice")
+    p.add_argument("--loss", default="ce_dice", choices=sorted(LOSSES),
+                   help="pixel term (ce, or ohem = hard pixels only) + region term (dice, lovasz), or one alone")
+    p.add_argument("--class-weights", default="none", choices=CLASS_WEIGHTINGS,
+                   help="weights of the CE term, from the training split: median frequency balancing, or its square root")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="auto: bf16 autocast + channels-last on CUDA or a CPU with bf16, else fp32")
     p.add_argument("--optimizer", default="adamw", choices=["adamw", "sgd"], help="optimiser")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="weight decay")
@@ -54,7 +62,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit-train", type=int, help="use only the first N training images (smoke runs)")
     p.add_argument("--limit-val", type=int, help="use only the first N validation images (smoke runs)")
     p.add_argument("--workers", type=int, default=2, help="data-loading worker processes")
+    p.add_argument("--cache-images", action="store_true",
+                   help="decode the training and validation images once into memory (CamVid: about 270 MB)")
     p.add_argument("--encoder-weights", type=Path, help="local state dict loaded into the encoder")
+    p.add_argument("--init-weights", type=Path,
+                   help="start from a trained model of the same architecture (a checkpoint .pt or exported .safetensors)")
     p.add_argument("--resume", type=Path, help="checkpoint to resume from (e.g. RUN_DIR/last.pt)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1...")
     p.add_argument("--seed", type=int, default=0, help="random seed")
@@ -70,6 +82,8 @@ def choose_device(name: str) -> torch.device:
 def make_loaders(args: argparse.Namespace, short_side: int, crop: tuple[int, int], device: torch.device):
     train = build_dataset(args.dataset, args.data_root, "train", TrainPreset(short_side, crop))
     val = build_dataset(args.dataset, args.data_root, "val", EvalPreset(short_side))
+    if args.cache_images:
+        train.cache_in_memory(), val.cache_in_memory()
     if args.limit_train:
         train = Subset(train, range(min(args.limit_train, len(train))))
     if args.limit_val:
@@ -130,9 +144,14 @@ def main(args: argparse.Namespace) -> dict:
     model = model_from_config(config)
     if args.encoder_weights:
         model.load_encoder_weights(args.encoder_weights)
-    model.to(device)
+    if args.init_weights and not args.resume:
+        model.load_state_dict(load_weights(args.init_weights))
+        print(f"initialised from {args.init_weights}")
+    precision = resolve_precision(args.precision, device)
+    prepare_model(model.to(device), precision)
     train_loader, val_loader = make_loaders(args, short_side, crop, device)
-    loss_fn = build_loss(args.loss)
+    weights = training_class_weights(train_loader.dataset, args.class_weights)
+    loss_fn = build_loss(args.loss, None if weights is None else torch.as_tensor(weights)).to(device)
     optimizer = build_optimizer(args, model)
     scheduler = build_scheduler(args, optimizer, len(train_loader))
     stopper = EarlyStopping(args.monitor, args.patience, args.min_delta)
@@ -149,25 +168,31 @@ def main(args: argparse.Namespace) -> dict:
         start_epoch = state["epoch"] + 1
         print(f"resumed from {args.resume} at epoch {start_epoch}")
 
-    print(f"{args.model} (width {args.width:g}) on {device}, {len(train_loader.dataset)} train / "
-          f"{len(val_loader.dataset)} val images, short side {short_side}, crop {crop}")
+    print(f"{args.model} (width {args.width:g}) on {device} ({precision}), {len(train_loader.dataset)} train / "
+          f"{len(val_loader.dataset)} val images, short side {short_side}, crop {crop}, loss {args.loss}"
+          + (f", class weights {args.class_weights} {[round(float(w), 2) for w in weights]}" if weights is not None else ""),
+          flush=True)
     for epoch in range(start_epoch, args.epochs + 1):
         if stopper.should_stop:
             break
+        stats = train_one_epoch(model, train_loader, loss_fn, optimizer, scheduler, device, precision, f"epoch {epoch}")
+        train_seconds += stats.seconds
         started = time.perf_counter()
-        train_loss = train_one_epoch(model, train_loader, loss_fn, optimizer, scheduler, device, f"epoch {epoch}")
-        train_seconds += time.perf_counter() - started
-        val_loss, confusion = evaluate(model, val_loader, loss_fn, device)
+        val_loss, confusion = evaluate(model, val_loader, loss_fn, device, precision)
+        val_seconds = time.perf_counter() - started
         metrics = confusion.compute()
-        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_miou": metrics["miou"],
+        row = {"epoch": epoch, "train_loss": stats.loss, "val_loss": val_loss, "val_miou": metrics["miou"],
                "val_mdice": metrics["mdice"], "val_miou_8": metrics["miou_8"],
                "val_pixel_accuracy": metrics["pixel_accuracy"], "lr": scheduler.get_last_lr()[0],
-               "train_seconds": round(train_seconds, 1)}
+               "train_seconds": round(train_seconds, 1), **epoch_timing(stats, val_seconds),
+               **{f"val_iou_{name}": v["iou"] for name, v in metrics["per_category"].items() if v["iou"] is not None}}
         history.append(row)
         monitored = val_loss if args.monitor == "val_loss" else (metrics["miou"] or 0.0)
         improved = stopper.step(monitored)
-        print(f"epoch {epoch}: train loss {train_loss:.4f}  val loss {val_loss:.4f}  mIoU {metrics['miou']:.4f}"
-              f"  mDice {metrics['mdice']:.4f}{'  (best)' if improved else ''}", flush=True)
+        print(f"epoch {epoch}: train loss {stats.loss:.4f}  val loss {val_loss:.4f}  mIoU {metrics['miou']:.4f}"
+              f"  mDice {metrics['mdice']:.4f}  {stats.seconds:.0f} s train + {val_seconds:.0f} s val,"
+              f" {stats.images_per_second:.1f} img/s, {stats.data_wait_share:.0%} waiting for data"
+              f"{'  (best)' if improved else ''}", flush=True)
         if improved:
             save_checkpoint(args.output / "best.pt", model, config, epoch=epoch, metrics=metrics, val_loss=val_loss)
         save_checkpoint(args.output / "last.pt", model, config, epoch=epoch, optimizer=optimizer.state_dict(),
@@ -177,18 +202,41 @@ def main(args: argparse.Namespace) -> dict:
     if stopper.should_stop:
         print(f"early stopping: no {args.monitor} improvement in {args.patience} epochs")
 
-    summary = run_summary(args, config, history, stopper)
+    summary = run_summary(args, config, history, stopper, precision, weights)
     (args.output / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
-def run_summary(args, config: dict, history: list[dict], stopper: EarlyStopping) -> dict:
-    """The best epoch's figures, as the comparison table reads them."""
+def training_class_weights(dataset, weighting: str) -> np.ndarray | None:
+    """Class weights from the training split's category masks (None for 'none')."""
+    if weighting == "none":
+        return None
+    base, indices = (dataset.dataset, dataset.indices) if isinstance(dataset, Subset) else (dataset, range(len(dataset)))
+    return class_weights((base.category_mask(i) for i in indices), NUM_CATEGORIES, weighting)
+
+
+def epoch_timing(stats: EpochStats, val_seconds: float) -> dict:
+    return {"epoch_seconds": round(stats.seconds + val_seconds, 1), "epoch_train_seconds": round(stats.seconds, 1),
+            "epoch_val_seconds": round(val_seconds, 1), "train_images_per_second": round(stats.images_per_second, 2),
+            "data_wait_share": round(stats.data_wait_share, 3)}
+
+
+def run_summary(args, config: dict, history: list[dict], stopper: EarlyStopping, precision: str = "fp32",
+                weights: np.ndarray | None = None) -> dict:
+    """The best epoch's figures, as the comparison table reads them, with the recipe and the speed of the run."""
     best = load_checkpoint(args.output / "best.pt")
+    mean = (lambda key: round(sum(r[key] for r in history if key in r) / max(1, sum(key in r for r in history)), 2))
     return {
         "model": args.model, "width": args.width, "loss": args.loss, "dataset": args.dataset, "config": config,
+        "precision": precision, "class_weighting": args.class_weights,
+        "class_weights": None if weights is None else [round(float(w), 4) for w in weights],
+        "seconds_per_epoch": mean("epoch_seconds"), "train_seconds_per_epoch": mean("epoch_train_seconds"),
+        "train_images_per_second": mean("train_images_per_second"), "data_wait_share": mean("data_wait_share"),
+        "per_category_iou": {name: v["iou"] for name, v in best["metrics"]["per_category"].items()},
+        "lr": args.lr,
         "budget": {"epochs": args.epochs, "batch_size": args.batch_size, "crop": list(args.crop or
-                   DATASET_SCALES[args.dataset].crop), "short_side": config["short_side"], "patience": args.patience},
+                   DATASET_SCALES[args.dataset].crop), "short_side": config["short_side"], "patience": args.patience,
+                   "precision": precision, "init_weights": Path(args.init_weights).name if args.init_weights else None},
         "best_epoch": best["epoch"], "epochs_run": len(history), "stopped_early": stopper.should_stop,
         "val_loss": best["val_loss"], "miou": best["metrics"]["miou"], "mdice": best["metrics"]["mdice"],
         "miou_8": best["metrics"]["miou_8"], "mdice_8": best["metrics"]["mdice_8"],

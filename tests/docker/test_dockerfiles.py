@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from stack.archive import SHIPPED_MODELS, torchserve_models
 from tests.docker.conftest import DOCKER, REPO_ROOT
 
 DOCKERFILES = sorted(DOCKER.glob("*.Dockerfile"))
@@ -52,7 +53,8 @@ def test_slim_multistage_non_root_with_healthcheck(dockerfile):
 
 
 ENTRY_POINTS = {
-    "torchserve": (["torchserve", "--start", "--foreground"], "roadseg=roadseg.mar"),
+    "torchserve": (["torchserve", "--start", "--foreground"], "--models " + torchserve_models(
+        [Path(m.archive_name) for m in SHIPPED_MODELS])),  # every shipped version, the default first
     "gateway": (["uvicorn", "gateway.main:app"], "0.0.0.0"),
     "streamlit": (["streamlit", "run", "streamlit/app.py"], "8501"),
 }

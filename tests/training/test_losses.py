@@ -15,7 +15,7 @@ def test_losses_are_lower_for_the_right_answer():
     target = torch.randint(0, 8, (2, 9, 11))
     right = torch.nn.functional.one_hot(target, 8).permute(0, 3, 1, 2).float() * 10
     wrong = torch.roll(right, 1, dims=1)
-    for name in ("ce", "dice", "ce_dice"):
+    for name in ("ce", "dice", "ce_dice", "lovasz", "ce_lovasz", "ohem_dice"):
         loss = build_loss(name)
         assert loss(right, target) < loss(wrong, target)
 
@@ -23,3 +23,49 @@ def test_losses_are_lower_for_the_right_answer():
 def test_unknown_loss_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown loss"):
         build_loss("focal")
+
+
+def test_ohem_averages_the_hard_pixels_only():
+    from training.losses import OhemCrossEntropy
+
+    target = torch.zeros(1, 4, 4, dtype=torch.long)
+    logits = torch.zeros(1, 2, 4, 4)
+    logits[:, 0] = 10.0  # every pixel easy (p(true) ~ 1)...
+    logits[0, 0, 0, :2], logits[0, 1, 0, :2] = 0.0, 3.0  # ...but two, confidently wrong
+    pixel = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+    ohem = OhemCrossEntropy(threshold=0.7, min_kept_share=1 / 16)(logits, target)
+    assert ohem.item() == pytest.approx(pixel[0, 0, :2].mean().item())
+    # With a floor of half the pixels, the 8 hardest are kept.
+    assert OhemCrossEntropy(min_kept_share=0.5)(logits, target).item() == pytest.approx(
+        pixel.flatten().topk(8).values.mean().item())
+
+
+def test_class_weights_weight_the_ce_term():
+    torch.manual_seed(0)
+    logits, target = torch.randn(2, 8, 9, 11), torch.randint(0, 8, (2, 9, 11))
+    weights = torch.arange(1.0, 9.0)
+    expected = torch.nn.functional.cross_entropy(logits, target, weight=weights) + build_loss("dice")(logits, target)
+    assert build_loss("ce_dice", weights)(logits, target).item() == pytest.approx(expected.item())
+
+
+@pytest.mark.parametrize("name", ["ohem_dice", "ce_lovasz", "lovasz"])
+def test_each_new_loss_decreases_when_a_model_trains_on_it(name, camvid_root):
+    from training.categories import NUM_CATEGORIES
+    from training.datasets import build_dataset
+    from training.models import build_model
+    from training.presets import EvalPreset
+
+    torch.manual_seed(0)
+    dataset = build_dataset("camvid", camvid_root, "train", EvalPreset(48))
+    images, masks = map(torch.stack, zip(*(dataset[i] for i in range(4))))
+    model = build_model("unet_mini", width=0.5)
+    loss_fn = build_loss(name, torch.linspace(0.5, 2.0, NUM_CATEGORIES))
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(15):
+        loss = loss_fn(model(images), masks)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.9 * losses[0], losses

@@ -25,19 +25,39 @@ class LabelledImages(Dataset):
         self.pairs = pairs
         self.label_to_category = label_to_category
         self.transforms = transforms
+        self._cache: list[tuple[tv_tensors.Image, tv_tensors.Mask]] | None = None
 
     def __len__(self) -> int:
         return len(self.pairs)
 
+    def cache_in_memory(self) -> LabelledImages:
+        """Decode every pair once and keep them (uint8): epochs then cost augmentation only, not PNG decoding.
+        Call before the loader's workers start, so they share the decoded images."""
+        if self._cache is None:
+            self._cache = [self._decode(i) for i in range(len(self))]
+        return self
+
+    def category_mask(self, index: int) -> np.ndarray:
+        """The label image of a pair as category ids, without decoding the image."""
+        if self._cache is not None:
+            return self._cache[index][1].numpy()
+        return self._read_labels(self.pairs[index][1])
+
     def load(self, index: int) -> tuple[tv_tensors.Image, tv_tensors.Mask]:
-        image_path, label_path = self.pairs[index]
-        rgb = decode_image(image_path.read_bytes(), max_pixels=2**40)
-        image = tv_tensors.Image(torch.from_numpy(rgb).permute(2, 0, 1))
+        return self._cache[index] if self._cache is not None else self._decode(index)
+
+    def _read_labels(self, label_path: Path) -> np.ndarray:
         with Image.open(label_path) as pil_labels:
             labels = np.asarray(pil_labels)
         if labels.ndim != 2:
             raise ValueError(f"{label_path}: expected a single-channel label image, got shape {labels.shape}")
-        mask = tv_tensors.Mask(torch.from_numpy(self.label_to_category[labels]))
+        return self.label_to_category[labels]
+
+    def _decode(self, index: int) -> tuple[tv_tensors.Image, tv_tensors.Mask]:
+        image_path, label_path = self.pairs[index]
+        rgb = decode_image(image_path.read_bytes(), max_pixels=2**40)
+        image = tv_tensors.Image(torch.from_numpy(rgb).permute(2, 0, 1))
+        mask = tv_tensors.Mask(torch.from_numpy(self._read_labels(label_path)))
         if mask.shape != image.shape[-2:]:
             raise ValueError(f"{label_path}: label size {tuple(mask.shape)} differs from image size {tuple(image.shape[-2:])}")
         return image, mask

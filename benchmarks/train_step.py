@@ -1,0 +1,75 @@
+"""Benchmark one training step of a registered model in each precision (not a test: prints figures).
+
+    python -m benchmarks.train_step --model vgg16_unet --width 0.5 --batch-size 8 --crop 256 320
+
+Forward + backward + AdamW on random data, median of --steps timed steps after --warmup, with the
+threads torch uses here; fp32, fp32 + channels-last, and bf16 autocast + channels-last (the choice of
+`--precision bf16`). Prints whether this CPU has native bf16 and what `--precision auto` picks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+import torch
+
+from training.models import build_model
+from training.precision import autocast, cpu_has_bf16, resolve_precision
+
+VARIANTS = {  # name: (autocast precision, memory format)
+    "fp32": ("fp32", torch.contiguous_format),
+    "fp32 + channels-last": ("fp32", torch.channels_last),
+    "bf16 + channels-last": ("bf16", torch.channels_last),
+}
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="vgg16_unet", help="registered model name")
+    p.add_argument("--width", type=float, default=0.5, help="channel multiplier")
+    p.add_argument("--batch-size", type=int, default=8, help="images per step")
+    p.add_argument("--crop", type=int, nargs=2, default=(256, 320), metavar=("H", "W"), help="input size")
+    p.add_argument("--steps", type=int, default=5, help="timed steps per variant")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps per variant")
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), help="what to time")
+    return p
+
+
+def step_seconds(args: argparse.Namespace, precision: str, layout: torch.memory_format) -> float:
+    torch.manual_seed(0)
+    model = build_model(args.model, width=args.width).to(memory_format=layout).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    images = torch.randn(args.batch_size, 3, *args.crop).contiguous(memory_format=layout)
+    masks = torch.randint(0, model.num_classes, (args.batch_size, *args.crop))
+    device = torch.device("cpu")
+    times = []
+    for i in range(args.warmup + args.steps):
+        started = time.perf_counter()
+        with autocast(device, precision):
+            loss = torch.nn.functional.cross_entropy(model(images).float(), masks)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if i >= args.warmup:
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main(args: argparse.Namespace) -> dict[str, float]:
+    print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"CPU capability {torch.backends.cpu.get_cpu_capability()}, native bf16: {cpu_has_bf16()}, "
+          f"--precision auto picks {resolve_precision('auto', torch.device('cpu'))}")
+    print(f"{args.model} width {args.width:g}, batch {args.batch_size}, {args.crop[0]}x{args.crop[1]}")
+    results = {}
+    for name in args.variants:
+        results[name] = step_seconds(args, *VARIANTS[name])
+        ratio = results[args.variants[0]] / results[name]
+        print(f"  {name:<22} {results[name]:7.2f} s/step  ({ratio:.2f}x vs {args.variants[0]})", flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())

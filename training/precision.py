@@ -1,0 +1,54 @@
+"""Numeric precision for training and inference: bf16 autocast + channels-last where the hardware has bf16."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import torch
+from torch import nn
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """True on a CPU with native bf16 arithmetic (AVX-512 BF16 or AMX), where oneDNN runs bf16 fast."""
+    probe = getattr(torch._C._cpu, "_is_avx512_bf16_supported", None)
+    if probe is not None and probe():
+        return True
+    probe = getattr(torch._C._cpu, "_is_amx_tile_supported", None)
+    if probe is not None and probe():
+        return True
+    try:
+        flags = cpuinfo.read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device, has_bf16_cpu: bool | None = None) -> str:
+    """'auto' -> 'bf16' on CUDA or on a CPU with bf16, else 'fp32'; an explicit choice is kept."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16"
+    if device.type == "cpu":
+        return "bf16" if (cpu_has_bf16() if has_bf16_cpu is None else has_bf16_cpu) else "fp32"
+    return "fp32"
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast for a resolved precision of 'bf16'; a no-op context for 'fp32'."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def memory_format(precision: str) -> torch.memory_format:
+    """Channels-last with bf16 (oneDNN's and cuDNN's fast layout); the default layout for fp32."""
+    return torch.channels_last if precision == "bf16" else torch.contiguous_format
+
+
+def prepare_model(model: nn.Module, precision: str) -> nn.Module:
+    """Move the model's 4-D weights to the precision's memory format (in place; returns the model)."""
+    return model.to(memory_format=memory_format(precision))
