@@ -31,14 +31,15 @@ CAMVID_ROOT ?= ../shared/data/camvid
 
 RUNS ?= $(HOME)/roadseg-runs
 PILOT_EPOCHS ?= 2
-DEFAULT_EPOCHS ?= 16
-DEFAULT_RECIPE = --loss ce_dice --class-weights sqrt_median_freq
+DEFAULT_EPOCHS ?= 15
+DEFAULT_RECIPE = --loss ce_lovasz --class-weights median_freq
 FINETUNE_COMMON = --model vgg16_unet --width 0.5 --dataset camvid --data-root $(CAMVID_ROOT) --batch-size 8 \
 	--crop 256 320 --cache-images --init-weights models/vgg16_unet_v1.0.safetensors --lr 5e-4 --warmup-epochs 0.3
 
 # Short pilots of the small-category recipe (fine-tuning version 1.0), one per loss/weighting; table in MODEL_CARD.md.
 pilots: install
-	for recipe in "ce_dice none" "ce_dice sqrt_median_freq" "ohem_dice sqrt_median_freq" "ce_lovasz sqrt_median_freq"; do \
+	for recipe in "ce_dice none" "ce_dice sqrt_median_freq" "ce_dice median_freq" "ohem_dice sqrt_median_freq" \
+		"ce_lovasz sqrt_median_freq"; do \
 		set -- $$recipe; \
 		test -f $(RUNS)/pilots/$$1_$$2/summary.json || $(BIN)/python -m training.train $(FINETUNE_COMMON) \
 			--epochs $(PILOT_EPOCHS) --loss $$1 --class-weights $$2 --output $(RUNS)/pilots/$$1_$$2 || exit 1; \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,12 @@ def model_from_config(config: dict, state_dict: dict | None = None) -> Segmentat
 
 
 def load_model(path: str | Path) -> tuple[SegmentationModel, dict]:
-    """Rebuild the model of a checkpoint in eval mode; returns (model, config)."""
+    """Rebuild a model in eval mode from a checkpoint, or from exported weights (X.safetensors beside its
+    X.json config, as in models/); returns (model, config)."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        config = json.loads(path.with_suffix(".json").read_text())
+        return model_from_config(config, load_weights(path)).eval(), config
     checkpoint = load_checkpoint(path)
     model = model_from_config(checkpoint["config"], checkpoint["model"])
     return model.eval(), checkpoint["config"]

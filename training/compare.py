@@ -139,6 +139,8 @@ def budget_line(runs: list[Path]) -> str:
     budgets = [json.loads((run / "summary.json").read_text()).get("budget") for run in runs]
     if not budgets or None in budgets:
         return ""
+    recorded_by_all = set.intersection(*(set(b) for b in budgets))  # older runs record fewer keys
+    budgets = [{k: v for k, v in b.items() if k in recorded_by_all} for b in budgets]
     if any(b != budgets[0] for b in budgets):
         return "Budget: the runs were NOT trained under one budget: " + "; ".join(map(str, budgets)) + "\n\n"
     b = budgets[0]
@@ -163,8 +165,8 @@ def write_table(rows: list[dict], output: Path, size: tuple[int, int], budget: s
     lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
     text = (budget + "IoU and Dice: means over the 7 non-void categories, void ground truth ignored (Cityscapes' "
             "category IoU). IoU (8) and Dice (8): over all 8, as the seed reported.\n\n" + "\n".join(lines)
-            + f"\n\nCPU latency: median of forward passes, batch 1, {torch.get_num_threads()} threads.\n\n"
-            "Seed's table (Cityscapes val, for reference):\n\n" + SEED_TABLE + "\n")
+            + f"\n\nCPU latency: median of forward passes, batch 1, {torch.get_num_threads()} threads.\n"
+            + ("" if extra else "\nSeed's table (Cityscapes val, for reference):\n\n" + SEED_TABLE + "\n"))
     output.with_suffix(".md").write_text(text)
     plot_comparison(rows, output.with_suffix(".png"))
 

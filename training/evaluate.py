@@ -24,13 +24,15 @@ from training.datasets import DATASETS, build_dataset  # noqa: E402
 from training.engine import evaluate  # noqa: E402
 from training.losses import LOSSES, build_loss  # noqa: E402
 from training.metrics import ConfusionMatrix  # noqa: E402
+from training.precision import PRECISIONS, prepare_model, resolve_precision  # noqa: E402
 from training.presets import EvalPreset  # noqa: E402
 from training.train import choose_device  # noqa: E402
 
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint written by training.train")
+    p.add_argument("--checkpoint", required=True, type=Path,
+                   help="a checkpoint written by training.train, or shipped weights (models/X.safetensors beside X.json)")
     p.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset layout")
     p.add_argument("--data-root", required=True, type=Path, help="dataset root folder")
     p.add_argument("--split", default="val", help="split to evaluate (train, val, test)")
@@ -42,6 +44,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=4, help="images per batch")
     p.add_argument("--workers", type=int, default=2, help="data-loading worker processes")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda...")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="auto: bf16 autocast + channels-last on CUDA or a CPU with bf16, else fp32")
     return p
 
 
@@ -65,18 +69,19 @@ def plot_confusion(confusion: ConfusionMatrix, path: Path, title: str) -> None:
 def main(args: argparse.Namespace) -> dict:
     device = choose_device(args.device)
     model, config = load_model(args.checkpoint)
-    model.to(device)
+    precision = resolve_precision(args.precision, device)
+    prepare_model(model.to(device), precision)
     short_side = args.short_side or config["short_side"]
     dataset = build_dataset(args.dataset, args.data_root, args.split, EvalPreset(short_side))
     if args.limit:
         dataset = Subset(dataset, range(min(args.limit, len(dataset))))
     loader = DataLoader(dataset, args.batch_size, num_workers=args.workers)
-    loss, confusion = evaluate(model, loader, build_loss(args.loss), device, f"{args.split}")
+    loss, confusion = evaluate(model, loader, build_loss(args.loss), device, precision, f"{args.split}")
     print(confusion)
     result = {
         "checkpoint": str(args.checkpoint), "model": config["model"], "model_kwargs": config["model_kwargs"],
         "dataset": args.dataset, "split": args.split, "images": len(dataset), "short_side": short_side,
-        "loss_name": args.loss, "val_loss": loss, **confusion.compute(),
+        "loss_name": args.loss, "val_loss": loss, "precision": precision, **confusion.compute(),
         "confusion_matrix": confusion.mat.tolist(), "categories": list(CATEGORY_NAMES),
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -168,9 +168,9 @@ def main(args: argparse.Namespace) -> dict:
         start_epoch = state["epoch"] + 1
         print(f"resumed from {args.resume} at epoch {start_epoch}")
 
+    weights_note = f", class weights {args.class_weights} {[round(float(w), 2) for w in weights]}" if weights is not None else ""
     print(f"{args.model} (width {args.width:g}) on {device} ({precision}), {len(train_loader.dataset)} train / "
-          f"{len(val_loader.dataset)} val images, short side {short_side}, crop {crop}, loss {args.loss}"
-          + (f", class weights {args.class_weights} {[round(float(w), 2) for w in weights]}" if weights is not None else ""),
+          f"{len(val_loader.dataset)} val images, short side {short_side}, crop {crop}, loss {args.loss}{weights_note}",
           flush=True)
     for epoch in range(start_epoch, args.epochs + 1):
         if stopper.should_stop:
@@ -181,12 +181,7 @@ def main(args: argparse.Namespace) -> dict:
         val_loss, confusion = evaluate(model, val_loader, loss_fn, device, precision)
         val_seconds = time.perf_counter() - started
         metrics = confusion.compute()
-        row = {"epoch": epoch, "train_loss": stats.loss, "val_loss": val_loss, "val_miou": metrics["miou"],
-               "val_mdice": metrics["mdice"], "val_miou_8": metrics["miou_8"],
-               "val_pixel_accuracy": metrics["pixel_accuracy"], "lr": scheduler.get_last_lr()[0],
-               "train_seconds": round(train_seconds, 1), **epoch_timing(stats, val_seconds),
-               **{f"val_iou_{name}": v["iou"] for name, v in metrics["per_category"].items() if v["iou"] is not None}}
-        history.append(row)
+        history.append(history_row(epoch, stats, val_loss, val_seconds, metrics, scheduler.get_last_lr()[0], train_seconds))
         monitored = val_loss if args.monitor == "val_loss" else (metrics["miou"] or 0.0)
         improved = stopper.step(monitored)
         print(f"epoch {epoch}: train loss {stats.loss:.4f}  val loss {val_loss:.4f}  mIoU {metrics['miou']:.4f}"
@@ -215,10 +210,17 @@ def training_class_weights(dataset, weighting: str) -> np.ndarray | None:
     return class_weights((base.category_mask(i) for i in indices), NUM_CATEGORIES, weighting)
 
 
-def epoch_timing(stats: EpochStats, val_seconds: float) -> dict:
-    return {"epoch_seconds": round(stats.seconds + val_seconds, 1), "epoch_train_seconds": round(stats.seconds, 1),
-            "epoch_val_seconds": round(val_seconds, 1), "train_images_per_second": round(stats.images_per_second, 2),
-            "data_wait_share": round(stats.data_wait_share, 3)}
+def history_row(epoch: int, stats: EpochStats, val_loss: float, val_seconds: float, metrics: dict, lr: float,
+                train_seconds: float) -> dict:
+    """One epoch of history.csv: losses, validation figures (per category too), learning rate and timing."""
+    return {
+        "epoch": epoch, "train_loss": stats.loss, "val_loss": val_loss, "val_miou": metrics["miou"],
+        "val_mdice": metrics["mdice"], "val_miou_8": metrics["miou_8"], "val_pixel_accuracy": metrics["pixel_accuracy"],
+        "lr": lr, "train_seconds": round(train_seconds, 1), "epoch_seconds": round(stats.seconds + val_seconds, 1),
+        "epoch_train_seconds": round(stats.seconds, 1), "epoch_val_seconds": round(val_seconds, 1),
+        "train_images_per_second": round(stats.images_per_second, 2), "data_wait_share": round(stats.data_wait_share, 3),
+        **{f"val_iou_{name}": v["iou"] for name, v in metrics["per_category"].items() if v["iou"] is not None},
+    }
 
 
 def run_summary(args, config: dict, history: list[dict], stopper: EarlyStopping, precision: str = "fp32",

@@ -28,3 +28,20 @@ def test_evaluate_writes_metrics_json_and_confusion_png(camvid_root, checkpoint,
     # The matrix counts every labelled pixel of the 4 val images, at their native 48x64 size.
     assert sum(map(sum, result["confusion_matrix"])) == 4 * 48 * 64
     assert (out.parent / "val_confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_exported_weights_evaluate_like_their_checkpoint(camvid_root, checkpoint, tmp_path):
+    """models/X.safetensors + X.json (what the repository ships) give the checkpoint's figures."""
+    from training import export
+
+    export.main(export.get_args_parser().parse_args(
+        ["--checkpoint", str(checkpoint), "--output", str(tmp_path / "models" / "shipped"), "--fp32"]))
+    results = []
+    for source in (checkpoint, tmp_path / "models" / "shipped.safetensors"):
+        out = tmp_path / "eval" / f"{source.stem}.json"
+        evaluate.main(evaluate.get_args_parser().parse_args([
+            "--checkpoint", str(source), "--dataset", "camvid", "--data-root", str(camvid_root),
+            "--json", str(out), "--workers", "0", "--device", "cpu", "--precision", "fp32"]))
+        results.append(json.loads(out.read_text()))
+    assert results[0]["confusion_matrix"] == results[1]["confusion_matrix"]
+    assert results[1]["precision"] == "fp32" and results[1]["model"] == "unet_mini"
