@@ -147,7 +147,8 @@ def budget_line(runs: list[Path]) -> str:
     return (f"Budget (every model): at most {b['epochs']} epochs (early stopping patience {b['patience']}), batch "
             f"{b['batch_size']}, crops {b['crop'][0]}x{b['crop'][1]} at short side {b['short_side']}"
             + (f", {b['precision']}" if "precision" in b else "")
-            + (f", starting from {b['init_weights']}" if b.get("init_weights") else ", from scratch") + ".\n\n")
+            + ("" if "init_weights" not in b else f", starting from {b['init_weights']}" if b["init_weights"]
+               else ", from scratch") + ".\n\n")
 
 
 def write_table(rows: list[dict], output: Path, size: tuple[int, int], budget: str = "") -> None:

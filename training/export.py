@@ -34,7 +34,8 @@ def main(args: argparse.Namespace) -> tuple[Path, Path]:
     dtype = torch.float32 if args.fp32 else torch.float16
     tensors = cast_floating(checkpoint["model"], dtype)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    weights, config_path = args.output.with_suffix(".safetensors"), args.output.with_suffix(".json")
+    # Not with_suffix: a version in the name ("vgg16_unet_v2.0") is not a suffix to replace.
+    weights, config_path = (args.output.with_name(args.output.name + suffix) for suffix in (".safetensors", ".json"))
     save_file(tensors, weights)
     metrics = checkpoint.get("metrics", {})
     config_path.write_text(json.dumps({

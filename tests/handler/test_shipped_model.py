@@ -21,7 +21,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "camvid_val"
 # version on the six fixture images, less a margin. Version 2.0 must also keep seeing people and poles.
 FLOORS = {
     "1.0": {"miou": 0.56},  # measured 0.5953
-    "2.0": {"miou": None, "human": None, "object": None},  # measured: see MODEL_CARD.md
+    "2.0": {"miou": 0.63, "human": 0.39, "object": 0.11},  # measured 0.6642, 0.4389, 0.1452
 }
 
 

@@ -35,9 +35,9 @@ def test_exported_weights_evaluate_like_their_checkpoint(camvid_root, checkpoint
     from training import export
 
     export.main(export.get_args_parser().parse_args(
-        ["--checkpoint", str(checkpoint), "--output", str(tmp_path / "models" / "shipped"), "--fp32"]))
+        ["--checkpoint", str(checkpoint), "--output", str(tmp_path / "models" / "shipped_v2.0"), "--fp32"]))
     results = []
-    for source in (checkpoint, tmp_path / "models" / "shipped.safetensors"):
+    for source in (checkpoint, tmp_path / "models" / "shipped_v2.0.safetensors"):  # a version is no suffix
         out = tmp_path / "eval" / f"{source.stem}.json"
         evaluate.main(evaluate.get_args_parser().parse_args([
             "--checkpoint", str(source), "--dataset", "camvid", "--data-root", str(camvid_root),
