@@ -1,6 +1,6 @@
 """Benchmark /predict against the same model called in-process (not a test: prints figures).
 
-    python -m benchmarks.predict_latency --url http://127.0.0.1:8000 --archive model_store/roadseg.mar
+    python -m benchmarks.predict_latency --url http://127.0.0.1:8000 --archive model_store/roadseg_v2.0.mar
 
 For each image size (480x360 and 2048x1024 by default, made from one road image), prints p50/p95 latency
 and throughput of POST /predict at concurrency 1 and 8, and of the handler's pipeline in-process
@@ -28,6 +28,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from handler.processing import mask_png, prepare_image, run_model
+from stack.archive import SHIPPED_MODELS
 from training.checkpoints import cast_floating, model_from_config
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[1].parent / "shared/data/camvid/val/0016E5_07959.png"
@@ -36,7 +37,8 @@ DEFAULT_IMAGE = Path(__file__).resolve().parents[1].parent / "shared/data/camvid
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", default="http://127.0.0.1:8000", help="gateway base URL")
-    p.add_argument("--archive", type=Path, default=Path("model_store/roadseg.mar"), help="the archive being served")
+    p.add_argument("--archive", type=Path, default=Path("model_store") / SHIPPED_MODELS[0].archive_name,
+                   help="the archive being served (default: the default version)")
     p.add_argument("--image", type=Path, default=DEFAULT_IMAGE, help="source road image (resized to each size)")
     p.add_argument("--sizes", nargs="+", default=["480x360", "2048x1024"], help="WIDTHxHEIGHT sizes")
     p.add_argument("--requests", type=int, default=24, help="requests per measurement")

@@ -10,7 +10,6 @@ the first one it loads is the default version.
 from __future__ import annotations
 
 import argparse
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +49,8 @@ SHIPPED_MODELS = (ShippedModel("2.0", "vgg16_unet_v2.0"), ShippedModel("1.0", "v
 
 
 def _build(argv: list[str], path: Path) -> Path:
-    built = archive.build_archive(archive.get_args_parser().parse_args(argv + ["--export-path", str(path.parent)]))
-    return Path(shutil.move(built, path)) if built != path else path
+    argv = [*argv, "--export-path", str(path.parent), "--file-name", path.name]
+    return archive.build_archive(archive.get_args_parser().parse_args(argv))
 
 
 def _is_stale(path: Path, sources: list[Path]) -> bool:
@@ -88,8 +87,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-store", type=Path, default=REPO_ROOT / "model_store", help="where the archives go")
     parser.add_argument("--rebuild", action="store_true", help="rebuild even when up to date")
-    parser.add_argument("--print-models", action="store_true", help="print TorchServe's --models value and exit")
     args = parser.parse_args()
-    archives = ensure_archives(args.model_store, args.rebuild)
-    if args.print_models:
-        print(torchserve_models(archives))
+    print("TorchServe --models " + torchserve_models(ensure_archives(args.model_store, args.rebuild)))

@@ -43,6 +43,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="roadseg", help="model name in TorchServe")
     p.add_argument("--version", default="1.0", help="model version in TorchServe")
     p.add_argument("--export-path", type=Path, default=REPO_ROOT / "model_store", help="folder for the .mar")
+    p.add_argument("--file-name", help="archive file name (default: NAME.mar), e.g. roadseg_v2.0.mar")
     p.add_argument("--half", action="store_true", help="store the weights in fp16 (loaded back as fp32)")
     p.add_argument("--batch-size", type=int, default=4, help="TorchServe batch size")
     p.add_argument("--max-batch-delay", type=int, default=20, help="ms TorchServe waits to fill a batch")
@@ -101,6 +102,8 @@ def build_archive(args: argparse.Namespace) -> Path:
             check=True,
         )
     path = args.export_path / f"{args.name}.mar"
+    if args.file_name and args.file_name != path.name:
+        path = path.replace(args.export_path / args.file_name)
     print(f"wrote {path} ({config['model']} {config.get('model_kwargs', {})}, version {args.version})")
     return path
 

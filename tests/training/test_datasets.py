@@ -39,3 +39,20 @@ def test_missing_label_file_is_a_clear_error(camvid_root):
 def test_missing_split_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="leftImg8bit/train"):
         build_dataset("cityscapes", tmp_path, "train")
+
+
+def test_images_cached_in_memory_are_the_decoded_files(camvid_root):
+    import numpy as np
+    import torch
+
+    from training.datasets import build_dataset
+
+    dataset = build_dataset("camvid", camvid_root, "train")
+    from_files = [dataset[i] for i in range(len(dataset))]
+    dataset.cache_in_memory()
+    for image_path, label_path in dataset.pairs:
+        image_path.unlink(), label_path.unlink()  # from now on only memory can answer
+    for i, (image, mask) in enumerate(from_files):
+        cached_image, cached_mask = dataset[i]
+        assert torch.equal(cached_image, image) and torch.equal(cached_mask, mask)
+        assert np.array_equal(dataset.category_mask(i), mask.numpy())
