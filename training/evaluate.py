@@ -24,7 +24,7 @@ from training.datasets import DATASETS, build_dataset  # noqa: E402
 from training.engine import evaluate  # noqa: E402
 from training.losses import LOSSES, build_loss  # noqa: E402
 from training.metrics import ConfusionMatrix  # noqa: E402
-from training.precision import PRECISIONS, prepare_model, resolve_precision  # noqa: E402
+from training.precision import PRECISION_HELP, PRECISIONS, prepare_model, resolve_precision  # noqa: E402
 from training.presets import EvalPreset  # noqa: E402
 from training.train import choose_device  # noqa: E402
 
@@ -45,7 +45,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="data-loading worker processes")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda...")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="auto: bf16 autocast + channels-last on CUDA or a CPU with bf16, else fp32")
+                   help=PRECISION_HELP)
     return p
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from segmentation_models_pytorch.losses import DiceLoss, LovaszLoss
@@ -66,7 +67,7 @@ LOSS_DISPLAY_NAMES = {
 }
 
 
-def build_loss(name: str, class_weights: torch.Tensor | None = None) -> nn.Module:
+def build_loss(name: str, class_weights: torch.Tensor | np.ndarray | None = None) -> nn.Module:
     """A registered loss; `class_weights` (one per category) weight its cross-entropy term, if it has one."""
     try:
         builder = LOSSES[name]

@@ -29,7 +29,7 @@ from training.engine import EpochStats, evaluate, train_one_epoch
 from training.history import write_history
 from training.losses import LOSSES, build_loss
 from training.models import MODEL_REGISTRY
-from training.precision import PRECISIONS, prepare_model, resolve_precision
+from training.precision import PRECISION_HELP, PRECISIONS, prepare_model, resolve_precision
 from training.presets import DATASET_SCALES, EvalPreset, TrainPreset
 
 
@@ -48,7 +48,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-weights", default="none", choices=CLASS_WEIGHTINGS,
                    help="weights of the CE term, from the training split: median frequency balancing, or its square root")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="auto: bf16 autocast + channels-last on CUDA or a CPU with bf16, else fp32")
+                   help=PRECISION_HELP)
     p.add_argument("--optimizer", default="adamw", choices=["adamw", "sgd"], help="optimiser")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="weight decay")
@@ -151,7 +151,7 @@ def main(args: argparse.Namespace) -> dict:
     prepare_model(model.to(device), precision)
     train_loader, val_loader = make_loaders(args, short_side, crop, device)
     weights = training_class_weights(train_loader.dataset, args.class_weights)
-    loss_fn = build_loss(args.loss, None if weights is None else torch.as_tensor(weights)).to(device)
+    loss_fn = build_loss(args.loss, weights).to(device)
     optimizer = build_optimizer(args, model)
     scheduler = build_scheduler(args, optimizer, len(train_loader))
     stopper = EarlyStopping(args.monitor, args.patience, args.min_delta)
