@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium run test train-v1 train-default pilots compare clean
+.PHONY: install java chromium run lint test test-fast locks train-v1 train-default pilots compare clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,22 @@ chromium:
 run: install java
 	$(BIN)/python -m stack
 
-test: install java chromium
+# Lint and types are part of the tests: `make test` fails on them before pytest runs.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint java chromium
 	$(BIN)/python -m pytest
+
+# The inner loop: no TorchServe, gateway or browser processes (tests marked `integration`).
+test-fast: lint
+	$(BIN)/python -m pytest -m "not integration"
+
+# Re-resolve docker/locks/*.txt (with hashes) from pyproject.toml's pins; needs PyPI.
+locks: install
+	$(BIN)/python docker/lock.py
 
 CAMVID_ROOT ?= ../shared/data/camvid
 
@@ -60,8 +74,9 @@ train-default: install
 
 compare: install
 	$(BIN)/python -m training.compare --train --models unet_mini vgg16_unet dilatednet --width 0.25 \
-		--dataset camvid --data-root $(CAMVID_ROOT) --epochs 8 --batch-size 8 --crop 256 320 --runs-dir runs/compare \
-		--output docs/comparison
+		--dataset camvid --data-root $(CAMVID_ROOT) --epochs 20 --batch-size 8 --crop 256 320 \
+		--loss ce_lovasz --class-weights median_freq --precision auto --per-category \
+		--runs-dir $(RUNS)/compare --output docs/comparison
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -15,21 +15,16 @@ import json
 import os
 import platform
 import statistics
-import tempfile
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import numpy as np
 import torch
 from PIL import Image
-from safetensors.torch import load_file
 
+from handler.archive import SHIPPED_MODELS, load_model_from_archive
 from handler.processing import mask_png, prepare_image, run_model
-from stack.archive import SHIPPED_MODELS
-from training.checkpoints import cast_floating, model_from_config
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[1].parent / "shared/data/camvid/val/0016E5_07959.png"
 
@@ -37,8 +32,12 @@ DEFAULT_IMAGE = Path(__file__).resolve().parents[1].parent / "shared/data/camvid
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", default="http://127.0.0.1:8000", help="gateway base URL")
-    p.add_argument("--archive", type=Path, default=Path("model_store") / SHIPPED_MODELS[0].archive_name,
-                   help="the archive being served (default: the default version)")
+    p.add_argument(
+        "--archive",
+        type=Path,
+        default=Path("model_store") / SHIPPED_MODELS[0].archive_name,
+        help="the archive being served (default: the default version)",
+    )
     p.add_argument("--image", type=Path, default=DEFAULT_IMAGE, help="source road image (resized to each size)")
     p.add_argument("--sizes", nargs="+", default=["480x360", "2048x1024"], help="WIDTHxHEIGHT sizes")
     p.add_argument("--requests", type=int, default=24, help="requests per measurement")
@@ -60,19 +59,11 @@ def image_at(path: Path, size: tuple[int, int]) -> bytes:
     return buffer.getvalue()
 
 
-def in_process_model(archive: Path):
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(archive) as mar:
-        mar.extractall(tmp)
-        config = json.loads(Path(tmp, "model_config.json").read_text())
-        state = load_file(Path(tmp, "weights.safetensors"))
-    model = model_from_config(config, cast_floating(state, torch.float32)).eval()
-    return model, config
-
-
 def time_in_process(model, config, data: bytes, runs: int) -> list[float]:
     def once():
-        item = prepare_image(data, config["short_side"], config.get("max_pixels", 10**9))
-        logits = run_model(model, [item], torch.device("cpu"))[0]
+        item = prepare_image(data, config.short_side)
+        [logits] = run_model(model, [item], torch.device("cpu"))
+        assert logits is not None, item.error
         return mask_png(logits, item.size)
 
     once()  # warm-up
@@ -86,6 +77,7 @@ def time_in_process(model, config, data: bytes, runs: int) -> list[float]:
 
 def time_http(url: str, data: bytes, runs: int, concurrency: int) -> tuple[list[float], float]:
     with httpx.Client(base_url=url, timeout=300, limits=httpx.Limits(max_connections=concurrency)) as client:
+
         def once(_):
             started = time.perf_counter()
             response = client.post("/predict", files={"file": ("bench.png", data, "image/png")})
@@ -101,30 +93,53 @@ def time_http(url: str, data: bytes, runs: int, concurrency: int) -> tuple[list[
 
 def main(args: argparse.Namespace) -> list[dict]:
     torch.set_num_threads(os.cpu_count() or 1)
-    model, config = in_process_model(args.archive)
+    model, config = load_model_from_archive(args.archive)
     health = httpx.get(f"{args.url}/health", timeout=10).json()
-    print(f"model {config['model']} {config.get('model_kwargs')} (served: {health.get('model')} "
-          f"{health.get('version')}), inference short side {config['short_side']}")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, threads "
-          f"{torch.get_num_threads()}")
+    print(
+        f"model {config.model} {config.model_kwargs} (served: {health.get('model')} "
+        f"{health.get('version')}), inference short side {config.short_side}"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, threads "
+        f"{torch.get_num_threads()}"
+    )
     rows = []
     header = f"{'size':>10} {'path':>22} {'p50 ms':>9} {'p95 ms':>9} {'img/s':>7} {'p50 / in-process':>17}"
     print(header)
     for size_text in args.sizes:
-        size = tuple(int(v) for v in size_text.lower().split("x"))
+        width, height = (int(v) for v in size_text.lower().split("x"))
+        size = (width, height)
         data = image_at(args.image, size)
         local = time_in_process(model, config, data, max(5, args.requests // 3))
         local_p50, local_p95 = percentiles(local)
-        rows.append({"size": size_text, "path": "in-process", "p50_ms": local_p50, "p95_ms": local_p95,
-                     "throughput": 1000 / local_p50, "ratio": 1.0})
+        rows.append(
+            {
+                "size": size_text,
+                "path": "in-process",
+                "p50_ms": local_p50,
+                "p95_ms": local_p95,
+                "throughput": 1000 / local_p50,
+                "ratio": 1.0,
+            }
+        )
         for concurrency in args.concurrency:
             times, throughput = time_http(args.url, data, args.requests, concurrency)
             p50, p95 = percentiles(times)
-            rows.append({"size": size_text, "path": f"/predict c={concurrency}", "p50_ms": p50, "p95_ms": p95,
-                         "throughput": throughput, "ratio": p50 / local_p50})
-        for row in rows[-1 - len(args.concurrency):]:
-            print(f"{row['size']:>10} {row['path']:>22} {row['p50_ms']:9.1f} {row['p95_ms']:9.1f} "
-                  f"{row['throughput']:7.2f} {row['ratio']:17.2f}")
+            rows.append(
+                {
+                    "size": size_text,
+                    "path": f"/predict c={concurrency}",
+                    "p50_ms": p50,
+                    "p95_ms": p95,
+                    "throughput": throughput,
+                    "ratio": p50 / local_p50,
+                }
+            )
+        for row in rows[-1 - len(args.concurrency) :]:
+            print(
+                f"{row['size']:>10} {row['path']:>22} {row['p50_ms']:9.1f} {row['p95_ms']:9.1f} "
+                f"{row['throughput']:7.2f} {row['ratio']:17.2f}"
+            )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return rows

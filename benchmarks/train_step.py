@@ -59,9 +59,11 @@ def step_seconds(args: argparse.Namespace, precision: str, layout: torch.memory_
 
 
 def main(args: argparse.Namespace) -> dict[str, float]:
-    print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"CPU capability {torch.backends.cpu.get_cpu_capability()}, native bf16: {cpu_has_bf16()}, "
-          f"--precision auto picks {resolve_precision('auto', torch.device('cpu'))}")
+    print(
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()}, native bf16: {cpu_has_bf16()}, "
+        f"--precision auto picks {resolve_precision('auto', torch.device('cpu'))}"
+    )
     print(f"{args.model} width {args.width:g}, batch {args.batch_size}, {args.crop[0]}x{args.crop[1]}")
     results = {}
     for name in args.variants:

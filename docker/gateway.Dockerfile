@@ -1,19 +1,16 @@
-# The FastAPI gateway (no PyTorch). Build from the repository root:
+# The FastAPI gateway (no PyTorch: the roadseg core and the gateway only). Build from the repository root:
 # docker build -f docker/gateway.Dockerfile -t roadseg/gateway .
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 RUN python -m venv /opt/venv
+# Every package pinned with its hash (`make locks`): the image built next year has the same ones.
+COPY docker/locks/gateway.txt /tmp/gateway.txt
+RUN pip install --require-hashes --no-deps -r /tmp/gateway.txt
+# The torch-free core and the gateway only.
 COPY pyproject.toml ./
-COPY docker/requirements.py docker/requirements.py
-# cityscapesscripts only for its label table: without its plotting and download dependencies.
-RUN python docker/requirements.py gateway --core --exclude cityscapesscripts > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt \
- && pip install --no-deps "$(python docker/requirements.py --core --only cityscapesscripts)"
-COPY training training
-COPY handler handler
+COPY roadseg roadseg
 COPY gateway gateway
-COPY stack stack
 RUN pip install --no-deps .
 
 FROM python:3.11-slim-bookworm

@@ -4,10 +4,9 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 RUN python -m venv /opt/venv
-COPY pyproject.toml ./
-COPY docker/requirements.py docker/requirements.py
-RUN python docker/requirements.py app --core --exclude cityscapesscripts > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt
+# Every package pinned with its hash (`make locks`): the image built next year has the same ones.
+COPY docker/locks/streamlit.txt /tmp/streamlit.txt
+RUN pip install --require-hashes --no-deps -r /tmp/streamlit.txt
 
 FROM python:3.11-slim-bookworm
 RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin roadseg

@@ -4,20 +4,17 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 RUN python -m venv /opt/venv
+# Every package pinned with its hash (`make locks`), then PyTorch's CPU wheels (torch-cpu.txt: exact versions).
+COPY docker/locks/torchserve.txt docker/locks/torch-cpu.txt /tmp/
+RUN pip install --require-hashes --no-deps -r /tmp/torchserve.txt \
+ && pip install --no-deps --index-url https://download.pytorch.org/whl/cpu -r /tmp/torch-cpu.txt
 COPY pyproject.toml ./
-COPY docker/requirements.py docker/requirements.py
-# PyTorch's CPU wheels: torch==2.14.1 resolves to 2.14.1+cpu from that index.
-RUN python docker/requirements.py serving --core --exclude cityscapesscripts > /tmp/requirements.txt \
- && pip install --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple \
-        -r /tmp/requirements.txt \
- && pip install --no-deps "$(python docker/requirements.py --core --only cityscapesscripts)"
+COPY roadseg roadseg
 COPY training training
 COPY handler handler
-COPY gateway gateway
-COPY stack stack
 COPY models models
 RUN pip install --no-deps . \
- && python -m stack.archive --model-store /opt/model_store
+ && python -m handler.archive shipped --model-store /opt/model_store
 
 FROM python:3.11-slim-bookworm
 # Debian's JRE 17 follows bookworm's security updates: pinning its exact version would break rebuilds.

@@ -18,6 +18,7 @@ import json
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -26,14 +27,15 @@ from gateway.torchserve_keys import keys_from_settings
 
 
 class ManagementClient:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings) -> None:
         self.url = settings.torchserve_management_url.rstrip("/")
         self.keys = keys_from_settings(settings)
         self.http = httpx.Client(timeout=httpx.Timeout(300, connect=5))
 
-    def call(self, method: str, path: str, **params) -> object:
-        response = self.http.request(method, f"{self.url}{path}", params=params or None,
-                                     headers=self.keys.header("management"))
+    def call(self, method: str, path: str, **params: str | int) -> Any:
+        response = self.http.request(
+            method, f"{self.url}{path}", params=params or None, headers=self.keys.header("management")
+        )
         try:
             body = response.json()
         except ValueError:
@@ -44,10 +46,11 @@ class ManagementClient:
         return body
 
 
-def archive_manifest(path: Path) -> dict:
+def archive_manifest(path: Path) -> dict[str, Any]:
     """MAR-INF/MANIFEST.json of an archive: model name and version."""
     with zipfile.ZipFile(path) as archive:
-        return json.loads(archive.read("MAR-INF/MANIFEST.json"))
+        manifest: dict[str, Any] = json.loads(archive.read("MAR-INF/MANIFEST.json"))
+    return manifest
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -71,16 +74,13 @@ def get_args_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None, settings: Settings | None = None) -> object:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> Any:
     args = get_args_parser().parse_args(argv)
     client = ManagementClient(settings or Settings())
     if args.command == "list":
-        result = [
-            client.call("GET", f"/models/{m['modelName']}/all") for m in client.call("GET", "/models")["models"]
-        ]
+        result = [client.call("GET", f"/models/{m['modelName']}/all") for m in client.call("GET", "/models")["models"]]
     elif args.command == "register":
-        result = client.call("POST", "/models", url=args.archive.name, initial_workers=args.workers,
-                             synchronous="true")
+        result = client.call("POST", "/models", url=args.archive.name, initial_workers=args.workers, synchronous="true")
         if args.set_default:
             model = archive_manifest(args.archive)["model"]
             result = client.call("PUT", f"/models/{model['modelName']}/{model['modelVersion']}/set-default")

@@ -8,11 +8,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from training.image_io import DEFAULT_MAX_PIXELS
+from roadseg.limits import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore", populate_by_name=True)
 
     torchserve_inference_url: str = Field("http://127.0.0.1:8080", description="TorchServe inference API")
     torchserve_management_url: str = Field("http://127.0.0.1:8081", description="TorchServe management API")
@@ -24,7 +24,10 @@ class Settings(BaseSettings):
 
     model_name: str = Field("roadseg", description="TorchServe model answering /predict by default")
     max_upload_bytes: int = Field(20 * 1024 * 1024, description="larger uploads get 413")
-    max_pixels: int = Field(DEFAULT_MAX_PIXELS, description="images with more pixels get 413")
+    # Shared with the handler (roadseg.limits), so the two cannot disagree: ROADSEG_MAX_PIXELS, no prefix.
+    max_pixels: int = Field(
+        DEFAULT_MAX_PIXELS, gt=0, validation_alias=MAX_PIXELS_ENV, description="images with more pixels get 413"
+    )
     inference_timeout_s: float = Field(30.0, description="TorchServe slower than this gets 504")
     connect_timeout_s: float = Field(3.0, description="TorchServe unreachable for this long gets 503")
     max_connections: int = Field(32, description="connection pool size towards TorchServe")

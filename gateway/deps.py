@@ -9,8 +9,10 @@ from gateway.torchserve import TorchServeClient
 
 
 def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_torchserve(request: Request) -> TorchServeClient:
-    return request.app.state.torchserve
+    client: TorchServeClient = request.app.state.torchserve
+    return client

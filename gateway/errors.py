@@ -20,7 +20,7 @@ class GatewayError(Exception):
         self.status_code, self.error, self.message = status_code, error, message
 
 
-def error_response(status_code: int, error: str, message: str, headers: dict | None = None) -> JSONResponse:
+def error_response(status_code: int, error: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(ErrorBody(error=error, message=message).model_dump(), status_code=status_code, headers=headers)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from gateway.config import Settings, get_settings
 from gateway.errors import error_response, install_error_handlers
@@ -22,7 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.torchserve = TorchServeClient(settings)
         yield
         await app.state.torchserve.aclose()
@@ -32,13 +33,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     @app.middleware("http")
-    async def refuse_oversized_bodies(request, call_next):
+    async def refuse_oversized_bodies(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         """413 before reading a body whose declared length is over the limit (plus multipart overhead)."""
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
-            return error_response(413, "upload_too_large",
-                                  f"the upload is larger than the {settings.max_upload_bytes / 2**20:.0f} MiB limit",
-                                  headers={"Connection": "close"})
+            return error_response(
+                413,
+                "upload_too_large",
+                f"the upload is larger than the {settings.max_upload_bytes / 2**20:.0f} MiB limit",
+                headers={"Connection": "close"},
+            )
         return await call_next(request)
 
     app.include_router(predict.router)

@@ -7,8 +7,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from training.categories import colorize
-from training.image_io import encode_png
+from roadseg.categories import colorize
+from roadseg.images import encode_png
 
 
 def mask_ids(mask_png: bytes) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -39,8 +40,9 @@ class TorchServeClient:
         self.management_url = settings.torchserve_management_url.rstrip("/")
         self.http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(settings.inference_timeout_s, connect=settings.connect_timeout_s),
-            limits=httpx.Limits(max_connections=settings.max_connections,
-                                max_keepalive_connections=settings.max_connections),
+            limits=httpx.Limits(
+                max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
+            ),
         )
         self.keys = keys_from_settings(settings)
         self._default_versions: dict[str, tuple[float, str]] = {}
@@ -48,7 +50,7 @@ class TorchServeClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    async def _request(self, kind: str, method: str, url: str, **kwargs) -> httpx.Response:
+    async def _request(self, kind: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send with the kind's key; on a refused key, reload or regenerate it once and retry."""
         try:
             response = await self.http.request(method, url, headers=self.keys.header(kind), **kwargs)
@@ -57,25 +59,34 @@ class TorchServeClient:
             before = self.keys.get(kind)
             self.keys.reload()
             if self.keys.get(kind) == before and self.keys.get("api"):
-                await self.http.get(f"{self.management_url}/token", params={"type": kind},
-                                    headers=self.keys.header("api"))
+                await self.http.get(
+                    f"{self.management_url}/token", params={"type": kind}, headers=self.keys.header("api")
+                )
                 self.keys.reload()
             return await self.http.request(method, url, headers=self.keys.header(kind), **kwargs)
         except httpx.TimeoutException as error:
             if isinstance(error, httpx.ConnectTimeout):
-                raise GatewayError(503, "torchserve_unavailable", "the model server does not answer (connection timed out)") from None
-            raise GatewayError(504, "torchserve_timeout", f"the model server did not answer within "
-                               f"{self.settings.inference_timeout_s:g} s; try again later") from None
+                raise GatewayError(
+                    503, "torchserve_unavailable", "the model server does not answer (connection timed out)"
+                ) from None
+            raise GatewayError(
+                504,
+                "torchserve_timeout",
+                f"the model server did not answer within {self.settings.inference_timeout_s:g} s; try again later",
+            ) from None
         except httpx.TransportError as error:
-            raise GatewayError(503, "torchserve_unavailable",
-                               f"the model server is not reachable ({type(error).__name__})") from None
+            raise GatewayError(
+                503, "torchserve_unavailable", f"the model server is not reachable ({type(error).__name__})"
+            ) from None
 
     def _raise_for_status(self, response: httpx.Response, what: str) -> None:
         status = response.status_code
         if status < 400:
             return
         if is_key_refusal(status, response.content):
-            raise GatewayError(503, "torchserve_unauthorized", "the gateway's TorchServe key was refused; check its key settings")
+            raise GatewayError(
+                503, "torchserve_unauthorized", "the gateway's TorchServe key was refused; check its key settings"
+            )
         if status == 404:
             raise GatewayError(404, "model_not_found", f"{what} is not registered on the model server")
         if status == 400:
@@ -84,14 +95,17 @@ class TorchServeClient:
             raise GatewayError(503, "torchserve_busy", f"the model server cannot take {what} now: {_message(response)}")
         if status == 408:
             raise GatewayError(504, "torchserve_timeout", f"{what} timed out on the model server")
-        raise GatewayError(502, "torchserve_error", f"the model server failed on {what} ({status}): {_message(response)}")
+        raise GatewayError(
+            502, "torchserve_error", f"the model server failed on {what} ({status}): {_message(response)}"
+        )
 
-    async def describe(self, model: str, version: str | None = None) -> list[dict]:
+    async def describe(self, model: str, version: str | None = None) -> list[dict[str, Any]]:
         """TorchServe's description of a model version (the default one when `version` is None)."""
         url = f"{self.management_url}/models/{model}" + (f"/{version}" if version else "")
         response = await self._request("management", "GET", url)
         self._raise_for_status(response, _describe_target(model, version))
-        return response.json()
+        described: list[dict[str, Any]] = response.json()
+        return described
 
     async def default_version(self, model: str) -> str:
         cached = self._default_versions.get(model)
@@ -101,7 +115,7 @@ class TorchServeClient:
         self._default_versions[model] = (time.monotonic(), version)
         return version
 
-    async def list_models(self) -> list[dict]:
+    async def list_models(self) -> list[dict[str, Any]]:
         """Every registered model with all its versions, the default one marked."""
         response = await self._request("management", "GET", f"{self.management_url}/models", params={"limit": 1000})
         self._raise_for_status(response, "the model list")
@@ -110,17 +124,23 @@ class TorchServeClient:
             name = entry["modelName"]
             default = await self.default_version(name)
             versions = await self.describe(name, "all")
-            models.append({
-                "name": name,
-                "default_version": default,
-                "versions": [
-                    {"version": str(v["modelVersion"]), "is_default": str(v["modelVersion"]) == default,
-                     "archive": v.get("modelUrl"), "batch_size": v.get("batchSize"),
-                     "workers": len(v.get("workers", [])),
-                     "workers_ready": sum(w.get("status") == "READY" for w in v.get("workers", []))}
-                    for v in versions
-                ],
-            })
+            models.append(
+                {
+                    "name": name,
+                    "default_version": default,
+                    "versions": [
+                        {
+                            "version": str(v["modelVersion"]),
+                            "is_default": str(v["modelVersion"]) == default,
+                            "archive": v.get("modelUrl"),
+                            "batch_size": v.get("batchSize"),
+                            "workers": len(v.get("workers", [])),
+                            "workers_ready": sum(w.get("status") == "READY" for w in v.get("workers", [])),
+                        }
+                        for v in versions
+                    ],
+                }
+            )
         return models
 
     async def predict(self, image: bytes, model: str, version: str | None) -> Prediction:
@@ -130,6 +150,9 @@ class TorchServeClient:
         elapsed_ms = (time.perf_counter() - started) * 1000
         self._raise_for_status(response, _describe_target(model, version))
         if response.headers.get("content-type", "").split(";")[0] != "image/png":
-            raise GatewayError(502, "torchserve_error", "the model server answered with something other than a PNG mask")
-        answered = version or await self.default_version(model)
+            raise GatewayError(
+                502, "torchserve_error", "the model server answered with something other than a PNG mask"
+            )
+        # The handler names the version that answered; older archives do not, so fall back on the request.
+        answered = response.headers.get("x-model-version") or version or await self.default_version(model)
         return Prediction(response.content, model, answered, elapsed_ms)

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from gateway.config import Settings
 
 KINDS = ("inference", "management", "api")
 
@@ -11,7 +17,7 @@ KINDS = ("inference", "management", "api")
 class TorchServeKeys:
     """Bearer keys per API kind; `reload()` re-reads the key file after TorchServe restarts or regenerates."""
 
-    def __init__(self, key_file: Path | None = None, **keys: str | None):
+    def __init__(self, key_file: Path | None = None, **keys: str | None) -> None:
         self.key_file = key_file
         self._given = {kind: keys.get(kind) for kind in KINDS}
         self._keys = dict(self._given)
@@ -38,9 +44,12 @@ class TorchServeKeys:
         return {"Authorization": f"Bearer {key}"} if key else {}
 
 
-def keys_from_settings(settings) -> TorchServeKeys:
+def keys_from_settings(settings: Settings) -> TorchServeKeys:
     """The keys named by the gateway's Settings: its key file, and any keys given directly."""
-    secret = lambda value: value.get_secret_value() if value else None  # noqa: E731
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value else None
+
     return TorchServeKeys(
         settings.torchserve_key_file,
         inference=secret(settings.torchserve_inference_key),

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torchvision.transforms.v2 import functional as TF
 
-from training.image_io import ImageDecodeError, decode_image, encode_png
+from roadseg.images import ImageDecodeError, decode_image, encode_png
+from roadseg.preprocessing import model_input
 from training.inference import category_ids_from_logits
-from training.presets import normalize_image
 
 
 @dataclass
@@ -22,15 +21,13 @@ class PreparedImage:
     error: str | None = None
 
 
-def prepare_image(data: bytes | bytearray, short_side: int, max_pixels: int) -> PreparedImage:
-    """Decode (any mode, EXIF applied), resize so the shorter side is `short_side`, normalise as in training."""
+def prepare_image(data: bytes | bytearray, short_side: int, max_pixels: int | None = None) -> PreparedImage:
+    """Decode (any mode, EXIF applied), then prepare as training's eval preset does (`model_input`)."""
     try:
         rgb = decode_image(bytes(data), max_pixels)
     except ImageDecodeError as error:
         return PreparedImage(None, (0, 0), str(error))
-    image = torch.from_numpy(rgb).permute(2, 0, 1)
-    resized = TF.resize(image, [short_side], antialias=True)
-    return PreparedImage(normalize_image(resized), (rgb.shape[0], rgb.shape[1]))
+    return PreparedImage(torch.from_numpy(model_input(rgb, short_side)), (rgb.shape[0], rgb.shape[1]))
 
 
 def batches_by_shape(items: list[PreparedImage]) -> dict[tuple[int, ...], list[int]]:
@@ -47,7 +44,7 @@ def run_model(model: torch.nn.Module, items: list[PreparedImage], device: torch.
     """Logits (C, h, w) per item (None for refused items), batching items of equal shape."""
     outputs: list[torch.Tensor | None] = [None] * len(items)
     for indices in batches_by_shape(items).values():
-        batch = torch.stack([items[i].tensor for i in indices]).to(device)
+        batch = torch.stack([t for i in indices if (t := items[i].tensor) is not None]).to(device)
         logits = model(batch).float().cpu()
         for row, index in enumerate(indices):
             outputs[index] = logits[row]

@@ -1,6 +1,6 @@
 """Print MODEL_CARD.md's result tables from the evaluation JSONs (`training.evaluate --json`).
 
-    .venv/bin/python scripts/model_card_tables.py docs/model/v2.0/val_metrics.json docs/model/v1.0/val_metrics.json
+.venv/bin/python scripts/model_card_tables.py docs/model/v2.0/val_metrics.json docs/model/v1.0/val_metrics.json
 """
 
 from __future__ import annotations

@@ -17,8 +17,16 @@ import httpx
 from PIL import Image, ImageDraw
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def example(gateway: str, image: Path) -> Path:
@@ -32,8 +40,13 @@ def example(gateway: str, image: Path) -> Path:
     width, height = panels[0].size
     sheet = Image.new("RGB", (3 * width + 20, height + 24), "white")
     draw = ImageDraw.Draw(sheet)
-    for i, (panel, title) in enumerate(zip(panels, ["CamVid val image", "mask (/predict?format=color)",
-                                                    "overlay (/predict?format=overlay)"])):
+    for i, (panel, title) in enumerate(
+        zip(
+            panels,
+            ["CamVid val image", "mask (/predict?format=color)", "overlay (/predict?format=overlay)"],
+            strict=True,
+        )
+    ):
         sheet.paste(panel, (i * (width + 10), 24))
         draw.text((i * (width + 10) + 4, 6), title, fill="black")
     path = OUT / "camvid_example.png"

@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import argparse
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from stack.archive import ensure_archives, torchserve_models
+from handler.archive import ensure_archives, torchserve_models
 from stack.processes import (
-    REPO_ROOT, TorchServePorts, gateway_env, start_gateway, start_streamlit, start_torchserve, stop, wait_for,
+    REPO_ROOT,
+    TorchServePorts,
+    gateway_env,
+    start_gateway,
+    start_streamlit,
+    start_torchserve,
+    stop,
+    wait_for,
 )
 
 
@@ -35,9 +43,9 @@ def get_args_parser() -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     archives = ensure_archives(args.model_store, rebuild=args.rebuild_archive)
     ports = TorchServePorts()
-    processes = []
+    processes: list[subprocess.Popen[bytes]] = []
 
-    def shutdown(*_):
+    def shutdown() -> None:
         for process in reversed(processes):
             stop(process)
 
@@ -49,8 +57,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"starting TorchServe with {', '.join(a.name for a in archives)} (logs: {args.workdir}/logs)", flush=True)
         torchserve = start_torchserve(args.workdir, args.model_store, ports, models=models)
         processes.append(torchserve)
-        gateway = start_gateway(args.gateway_port, gateway_env(ports, args.workdir), args.workdir / "gateway.log",
-                                args.host)
+        gateway = start_gateway(
+            args.gateway_port, gateway_env(ports, args.workdir), args.workdir / "gateway.log", args.host
+        )
         processes.append(gateway)
         base = f"http://{args.host}:{args.gateway_port}"
         app = start_streamlit(args.app_port, base, args.workdir / "streamlit.log", args.host)
@@ -59,11 +68,14 @@ def main(args: argparse.Namespace) -> int:
         health = wait_for(f"{base}/health", args.startup_timeout, gateway).json()
         wait_for(f"{app_url}/_stcore/health", args.startup_timeout, app)
         versions = [v["version"] for m in httpx.get(f"{base}/models", timeout=30).json() for v in m["versions"]]
-        print(f"\nready: model {health['model']} version {health['version']} (versions: {', '.join(versions)})\n"
-              f"  web app   {app_url}\n"
-              f"  gateway   {base}  (API docs: {base}/docs)\n"
-              f"  try:      curl -F file=@image.png {base}/predict -o mask.png\n"
-              "Ctrl-C stops everything.", flush=True)
+        print(
+            f"\nready: model {health['model']} version {health['version']} (versions: {', '.join(versions)})\n"
+            f"  web app   {app_url}\n"
+            f"  gateway   {base}  (API docs: {base}/docs)\n"
+            f"  try:      curl -F file=@image.png {base}/predict -o mask.png\n"
+            "Ctrl-C stops everything.",
+            flush=True,
+        )
         while all(p.poll() is None for p in processes):
             time.sleep(1)
         print("a service exited unexpectedly; stopping the others (see the logs)", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -33,8 +34,10 @@ def start_torchserve(
     models: str | None = None,
     config: Path = REPO_ROOT / "config.properties",
     enable_model_api: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
-    """TorchServe in the foreground, in `workdir` (key_file.json and logs/ land there).
+    """TorchServe in the foreground, in `workdir` (key_file.json and logs/ land there); `extra_env` reaches
+    the handler (e.g. ROADSEG_MAX_PIXELS).
 
     Addresses and the models to load override config.properties through TS_* variables; a private
     TMPDIR keeps its pid file and worker sockets apart from any other TorchServe on the machine.
@@ -50,16 +53,26 @@ def start_torchserve(
         "TS_METRICS_ADDRESS": ports.url("metrics"),
         "LOG_LOCATION": str(workdir / "logs"),
         "METRICS_LOCATION": str(workdir / "logs"),
+        **(extra_env or {}),
     }
-    command = [str(BIN / "torchserve"), "--start", "--foreground", "--ncs", "--ts-config", str(config),
-               "--model-store", str(model_store)]
+    command = [
+        str(BIN / "torchserve"),
+        "--start",
+        "--foreground",
+        "--ncs",
+        "--ts-config",
+        str(config),
+        "--model-store",
+        str(model_store),
+    ]
     if models:
         command += ["--models", models]
     if enable_model_api:
         command.append("--enable-model-api")
-    log = open(workdir / "torchserve.out", "ab")
-    return subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    with open(workdir / "torchserve.out", "ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def gateway_env(ports: TorchServePorts, torchserve_workdir: Path) -> dict[str, str]:
@@ -73,24 +86,37 @@ def gateway_env(ports: TorchServePorts, torchserve_workdir: Path) -> dict[str, s
 
 def start_gateway(port: int, env: dict[str, str], log_path: Path, host: str = "127.0.0.1") -> subprocess.Popen:
     """The FastAPI gateway under uvicorn; `env` carries its GATEWAY_* settings."""
-    log = open(log_path, "ab")
-    return subprocess.Popen([sys.executable, "-m", "gateway", "--host", host, "--port", str(port)],
-                            cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    command = [sys.executable, "-m", "gateway", "--host", host, "--port", str(port)]
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def start_streamlit(port: int, api_url: str, log_path: Path, host: str = "127.0.0.1") -> subprocess.Popen:
     """The Streamlit app, calling the gateway at `api_url`."""
-    log = open(log_path, "ab")
     # Other server options: .streamlit/config.toml, read from the working directory (the repo's root).
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit" / "app.py"),
-               "--server.port", str(port), "--server.address", host]
-    return subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, "API_URL": api_url}, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    app = str(REPO_ROOT / "streamlit" / "app.py")
+    command = [sys.executable, "-m", "streamlit", "run", app, "--server.port", str(port), "--server.address", host]
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env={**os.environ, "API_URL": api_url},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
-def wait_for(url: str, timeout_s: float, process: subprocess.Popen | None = None, status: int = 200,
-             headers: dict | None = None) -> httpx.Response:
+def wait_for(
+    url: str, timeout_s: float, process: subprocess.Popen | None = None, status: int = 200, headers: dict | None = None
+) -> httpx.Response:
     """Poll `url` until it answers `status`; fail early if `process` exits."""
     deadline = time.monotonic() + timeout_s
     last = "no answer"
@@ -112,18 +138,14 @@ def stop(process: subprocess.Popen, timeout_s: float = 30) -> None:
     """SIGTERM the process group (TorchServe's Java frontend and Python workers alike), wait until every
     process of the group is gone, SIGKILL what is left after `timeout_s`."""
     group = process.pid  # started with start_new_session: the group id is the leader's pid
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + timeout_s
     while _group_alive(group, process) and time.monotonic() < deadline:
         time.sleep(0.1)
     if _group_alive(group, process):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     process.wait(10)
 
 

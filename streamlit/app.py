@@ -8,14 +8,21 @@ from pathlib import Path, PurePath
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the app's own modules, beside this file
 
-import altair as alt  # noqa: E402
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-from app_client import GatewayClient, GatewayProblem, Segmentation  # noqa: E402
-from app_masks import (  # noqa: E402
-    category_shares, colour_mask, decode_rgb, mask_ids, masks_zip, overlay, png_bytes,
+import altair as alt
+import pandas as pd
+from app_client import GatewayClient, GatewayProblem, Segmentation
+from app_masks import (
+    category_shares,
+    colour_mask,
+    decode_rgb,
+    mask_ids,
+    masks_zip,
+    overlay,
+    png_bytes,
 )
-from app_settings import AppSettings  # noqa: E402
+from app_settings import AppSettings
+
+import streamlit as st
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 CACHED_MASKS = 32  # per browser session: enough for a batch, bounded for long sessions
@@ -28,11 +35,10 @@ def gateway(base_url: str, timeout_s: float) -> GatewayClient:
 
 
 def service_info(client: GatewayClient) -> tuple[list[dict], list[dict]]:
-    """Categories and models, fetched once per session (again after a failure)."""
-    if "categories" not in st.session_state:
-        st.session_state.categories = client.categories()
-    models = client.models()
-    return st.session_state.categories, models
+    """Categories and models, fetched once per session (again after a failure, or on "Refresh")."""
+    if "service_info" not in st.session_state:
+        st.session_state.service_info = (client.categories(), client.models())
+    return st.session_state.service_info
 
 
 def model_choice(models: list[dict]) -> tuple[str | None, str | None]:
@@ -44,8 +50,9 @@ def model_choice(models: list[dict]) -> tuple[str | None, str | None]:
         return None, None
     labels = [f"{name} {version}" + (" (default)" if default else "") for name, version, default in options]
     default_index = next((i for i, o in enumerate(options) if o[2]), 0)
-    index = st.sidebar.selectbox("Model version", range(len(options)), index=default_index,
-                                 format_func=labels.__getitem__, key="model_version")
+    index = st.sidebar.selectbox(
+        "Model version", range(len(options)), index=default_index, format_func=labels.__getitem__, key="model_version"
+    )
     name, version, _ = options[index]
     return name, version
 
@@ -59,7 +66,9 @@ def legend(categories: list[dict]) -> None:
     st.sidebar.markdown("**Categories**" + rows, unsafe_allow_html=True)
 
 
-def segment_cached(client: GatewayClient, name: str, data: bytes, model: str | None, version: str | None) -> Segmentation:
+def segment_cached(
+    client: GatewayClient, name: str, data: bytes, model: str | None, version: str | None
+) -> Segmentation:
     """One gateway call per (image, model, version): sliders and downloads rerun the page without it."""
     key = (hashlib.sha256(data).hexdigest(), model, version)
     cache = st.session_state.setdefault("segmentations", {})
@@ -74,11 +83,15 @@ def segment_cached(client: GatewayClient, name: str, data: bytes, model: str | N
 def shares_chart(shares: dict[str, float], categories: list[dict]) -> alt.Chart:
     frame = pd.DataFrame({"category": list(shares), "share": list(shares.values())})
     colours = [f"rgb({r},{g},{b})" for r, g, b in (c["color"] for c in categories)]
-    return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("category:N", sort=None, title=None),
-        y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="share of pixels"),
-        color=alt.Color("category:N", scale=alt.Scale(domain=list(shares), range=colours), legend=None),
-        tooltip=["category", alt.Tooltip("share:Q", format=".1%")],
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("category:N", sort=None, title=None),
+            y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="share of pixels"),
+            color=alt.Color("category:N", scale=alt.Scale(domain=list(shares), range=colours), legend=None),
+            tooltip=["category", alt.Tooltip("share:Q", format=".1%")],
+        )
     )
 
 
@@ -87,7 +100,9 @@ def show_result(name: str, data: bytes, result: Segmentation, categories: list[d
     colours = colour_mask(ids, categories)
     rgb = decode_rgb(data)
     left, middle, right = st.columns(3)
-    left.image(rgb if rgb is not None else colours, caption="Original" if rgb is not None else "Original (not previewable)")
+    left.image(
+        rgb if rgb is not None else colours, caption="Original" if rgb is not None else "Original (not previewable)"
+    )
     middle.image(colours, caption="Mask")
     if rgb is not None and rgb.shape[:2] == ids.shape:
         right.image(overlay(rgb, colours, opacity), caption=f"Overlay ({opacity:.0%} mask)")
@@ -98,10 +113,12 @@ def show_result(name: str, data: bytes, result: Segmentation, categories: list[d
     st.altair_chart(shares_chart(category_shares(ids, categories), categories), width="stretch")
     stem = PurePath(name).stem or "image"
     d1, d2 = st.columns(2)
-    d1.download_button("Download mask (category ids, PNG)", result.mask_png, f"{stem}_mask.png", "image/png",
-                       key="download_raw")
-    d2.download_button("Download colour mask (PNG)", png_bytes(colours), f"{stem}_color.png", "image/png",
-                       key="download_color")
+    d1.download_button(
+        "Download mask (category ids, PNG)", result.mask_png, f"{stem}_mask.png", "image/png", key="download_raw"
+    )
+    d2.download_button(
+        "Download colour mask (PNG)", png_bytes(colours), f"{stem}_color.png", "image/png", key="download_color"
+    )
 
 
 def single_image(client, categories, model, version, opacity) -> None:
@@ -159,6 +176,13 @@ def main() -> None:
         st.error(str(problem))
         st.button("Retry", key="retry")
         return
+    if st.sidebar.button(
+        "Refresh model list",
+        key="refresh_models",
+        help="ask the gateway again, e.g. after a new version was registered or made the default",
+    ):
+        del st.session_state.service_info
+        st.rerun()
     model, version = model_choice(models)
     opacity = st.sidebar.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
     legend(categories)

@@ -29,11 +29,14 @@ class GatewayClient:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.TimeoutException:
-            raise GatewayProblem(f"The segmentation service did not answer {what} within {self.timeout_s:g} s. "
-                                 "It may be busy: try again in a moment.") from None
+            raise GatewayProblem(
+                f"The segmentation service did not answer {what} within {self.timeout_s:g} s. "
+                "It may be busy: try again in a moment."
+            ) from None
         except httpx.TransportError:
-            raise GatewayProblem(f"The segmentation service at {self.base_url} is not reachable. "
-                                 "Is the gateway running?") from None
+            raise GatewayProblem(
+                f"The segmentation service at {self.base_url} is not reachable. Is the gateway running?"
+            ) from None
         if response.status_code >= 400:
             try:
                 message = response.json().get("message") or response.text
@@ -55,10 +58,18 @@ class GatewayClient:
 
     def segment(self, filename: str, data: bytes, model: str | None = None, version: str | None = None) -> Segmentation:
         params = {k: v for k, v in (("model", model), ("version", version)) if v}
-        response = self._call("POST", "/predict", f"'{filename}'", params=params,
-                              files={"file": (filename, data, "application/octet-stream")})
+        response = self._call(
+            "POST",
+            "/predict",
+            f"'{filename}'",
+            params=params,
+            files={"file": (filename, data, "application/octet-stream")},
+        )
         if response.headers.get("content-type") != "image/png":
             raise GatewayProblem(f"The segmentation service answered '{filename}' with something other than a PNG.")
-        return Segmentation(response.content, response.headers.get("x-model-name", "?"),
-                            response.headers.get("x-model-version", "?"),
-                            float(response.headers.get("x-inference-time-ms", "nan")))
+        return Segmentation(
+            response.content,
+            response.headers.get("x-model-name", "?"),
+            response.headers.get("x-model-version", "?"),
+            float(response.headers.get("x-inference-time-ms", "nan")),
+        )

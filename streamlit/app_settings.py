@@ -1,4 +1,6 @@
-"""The app's settings: one class, from the environment (API_URL: the gateway's base URL)."""
+"""The app's settings: one class, from the environment (API_URL: the gateway's base URL).
+
+The upload limit is the gateway's (GATEWAY_MAX_UPLOAD_BYTES): the page shows its 413 message."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ class AppSettings(BaseSettings):
 
     api_url: str = Field("http://127.0.0.1:8000", description="gateway base URL; a full .../predict URL is accepted")
     api_timeout_s: float = Field(60.0, description="seconds to wait for one segmentation")
-    max_upload_mb: int = Field(20, description="largest file the page accepts")
 
     @field_validator("api_url")
     @classmethod

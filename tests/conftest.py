@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,18 @@ from PIL import Image
 
 # CamVid class index -> a distinctive RGB colour, so a small model can learn the fixture quickly.
 CAMVID_FIXTURE_COLOURS = {
-    0: (70, 130, 180), 1: (90, 60, 40), 2: (200, 200, 0), 3: (128, 64, 128), 4: (230, 160, 200),
-    5: (20, 160, 20), 6: (250, 120, 0), 7: (150, 90, 150), 8: (0, 0, 220), 9: (220, 20, 60),
-    10: (255, 0, 255), 11: (0, 0, 0),
+    0: (70, 130, 180),
+    1: (90, 60, 40),
+    2: (200, 200, 0),
+    3: (128, 64, 128),
+    4: (230, 160, 200),
+    5: (20, 160, 20),
+    6: (250, 120, 0),
+    7: (150, 90, 150),
+    8: (0, 0, 220),
+    9: (220, 20, 60),
+    10: (255, 0, 255),
+    11: (0, 0, 0),
 }
 
 
@@ -53,7 +63,7 @@ def write_camvid(root: Path, splits: dict[str, int], size: tuple[int, int] = (48
         (root / split).mkdir(parents=True, exist_ok=True)
         (root / f"{split}annot").mkdir(parents=True, exist_ok=True)
         for i in range(count):
-            seed = hash((split, i)) % 2**32
+            seed = zlib.crc32(f"{split}/{i}".encode())  # the same in every process, unlike hash()
             labels = camvid_scene(height, width, seed)
             name = f"0001TP_{i:06d}.png"
             Image.fromarray(render(labels, CAMVID_FIXTURE_COLOURS, seed)).save(root / split / name)
@@ -63,8 +73,26 @@ def write_camvid(root: Path, splits: dict[str, int], size: tuple[int, int] = (48
 
 # Real Cityscapes label ids (gtFine labelIds) and the category each belongs to.
 CITYSCAPES_FIXTURE_LABELS = {
-    0: 0, 1: 0, 4: 0, 6: 0, 7: 1, 8: 1, 9: 1, 11: 2, 13: 2, 14: 2, 17: 3, 20: 3, 21: 4, 22: 4,
-    23: 5, 24: 6, 25: 6, 26: 7, 28: 7, 33: 7,
+    0: 0,
+    1: 0,
+    4: 0,
+    6: 0,
+    7: 1,
+    8: 1,
+    9: 1,
+    11: 2,
+    13: 2,
+    14: 2,
+    17: 3,
+    20: 3,
+    21: 4,
+    22: 4,
+    23: 5,
+    24: 6,
+    25: 6,
+    26: 7,
+    28: 7,
+    33: 7,
 }
 
 

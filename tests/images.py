@@ -14,8 +14,10 @@ def gradient_rgb(width: int, height: int) -> np.ndarray:
     """A smooth RGB image (compresses well, so large sizes stay small files)."""
     x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
     y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
-    return np.stack([np.broadcast_to(x, (height, width)), np.broadcast_to(y, (height, width)),
-                     np.full((height, width), 128.0)], axis=-1).astype(np.uint8)
+    return np.stack(
+        [np.broadcast_to(x, (height, width)), np.broadcast_to(y, (height, width)), np.full((height, width), 128.0)],
+        axis=-1,
+    ).astype(np.uint8)
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -60,8 +62,14 @@ UPRIGHT_SIZE = {"jpeg-exif-rotated": lambda w, h: (h, w)}
 
 def decompression_bomb(width: int = 30000, height: int = 30000) -> bytes:
     """A tiny PNG that declares width x height pixels."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
+        + chunk(b"IEND", b"")
+    )

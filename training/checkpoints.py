@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from roadseg.model_config import ModelConfig
 from training.models import SegmentationModel, build_model
 
 
-def model_config(model_name: str, model_kwargs: dict, short_side: int, dataset: str) -> dict:
-    """What it takes to rebuild and feed a model: registry name, builder kwargs, inference scale."""
-    return {"model": model_name, "model_kwargs": dict(model_kwargs), "short_side": short_side, "dataset": dataset}
-
-
-def save_checkpoint(path: Path, model: torch.nn.Module, config: dict, **state: Any) -> None:
-    """Write atomically (a crash mid-write never leaves a truncated checkpoint)."""
+def save_checkpoint(path: Path, model: torch.nn.Module, config: ModelConfig, **state: Any) -> None:
+    """Write atomically (a crash mid-write never leaves a truncated checkpoint); the config as a plain dict."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save({"config": config, "model": model.state_dict(), **state}, tmp)
+    torch.save({"config": config.to_dict(), "model": model.state_dict(), **state}, tmp)
     os.replace(tmp, path)
 
 
@@ -29,7 +24,7 @@ def cast_floating(state: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[st
     return {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in state.items()}
 
 
-def load_checkpoint(path: str | Path) -> dict:
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
@@ -43,20 +38,23 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
     return cast_floating(load_checkpoint(path)["model"], torch.float32)
 
 
-def model_from_config(config: dict, state_dict: dict | None = None) -> SegmentationModel:
-    model = build_model(config["model"], **config.get("model_kwargs", {}))
+def model_from_config(config: ModelConfig, state_dict: dict[str, torch.Tensor] | None = None) -> SegmentationModel:
+    model = build_model(config.model, **config.model_kwargs)
     if state_dict is not None:
-        model.load_state_dict(state_dict)
+        model.load_state_dict(cast_floating(state_dict, torch.float32))
     return model
 
 
-def load_model(path: str | Path) -> tuple[SegmentationModel, dict]:
-    """Rebuild a model in eval mode from a checkpoint, or from exported weights (X.safetensors beside its
-    X.json config, as in models/); returns (model, config)."""
+def load_source(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+    """(config, fp32 weights) from a checkpoint, or from exported weights (X.safetensors beside its X.json)."""
     path = Path(path)
     if path.suffix == ".safetensors":
-        config = json.loads(path.with_suffix(".json").read_text())
-        return model_from_config(config, load_weights(path)).eval(), config
+        return ModelConfig.read(path.with_suffix(".json")), load_weights(path)
     checkpoint = load_checkpoint(path)
-    model = model_from_config(checkpoint["config"], checkpoint["model"])
-    return model.eval(), checkpoint["config"]
+    return ModelConfig.from_dict(checkpoint["config"]), cast_floating(checkpoint["model"], torch.float32)
+
+
+def load_model(path: str | Path) -> tuple[SegmentationModel, ModelConfig]:
+    """Rebuild a model in eval mode from a checkpoint or from exported weights; returns (model, config)."""
+    config, state = load_source(path)
+    return model_from_config(config, state).eval(), config

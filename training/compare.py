@@ -20,17 +20,17 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from training import train  # noqa: E402
-from training.checkpoints import load_model  # noqa: E402
-from training.class_weights import CLASS_WEIGHTINGS  # noqa: E402
-from training.datasets import DATASETS  # noqa: E402
-from training.losses import LOSS_DISPLAY_NAMES, LOSSES  # noqa: E402
-from training.models import MODEL_REGISTRY, display_name  # noqa: E402
-from training.precision import PRECISIONS  # noqa: E402
+from training import train
+from training.checkpoints import load_model
+from training.class_weights import CLASS_WEIGHTINGS
+from training.datasets import DATASETS
+from training.losses import LOSS_DISPLAY_NAMES, LOSSES
+from training.models import MODEL_REGISTRY, display_name
+from training.precision import PRECISIONS
 
 SEED_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
 | --- | --- | --- | --- | --- | --- |
@@ -38,8 +38,20 @@ SEED_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
 | VGG16 U-Net | combined | 0.412 | 0.607 | 0.713 | 153.6 |
 | DilatedNet | categorical CE | 0.799 | 0.391 | 0.503 | 138.1 |"""
 
-COLUMNS = ["model", "loss", "val_loss", "miou", "mdice", "miou_8", "mdice_8", "train_minutes", "epochs",
-           "params_m", "gmacs", "cpu_ms"]
+COLUMNS = [
+    "model",
+    "loss",
+    "val_loss",
+    "miou",
+    "mdice",
+    "miou_8",
+    "mdice_8",
+    "train_minutes",
+    "epochs",
+    "params_m",
+    "gmacs",
+    "cpu_ms",
+]
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -53,18 +65,31 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=20, help="epoch budget per model (with --train)")
     p.add_argument("--width", type=float, default=1.0, help="channel multiplier for every model (with --train)")
     p.add_argument("--loss", default="ce_dice", choices=sorted(LOSSES), help="loss for every model (with --train)")
-    p.add_argument("--class-weights", default="none", choices=CLASS_WEIGHTINGS,
-                   help="CE class weighting for every model (with --train)")
+    p.add_argument(
+        "--class-weights",
+        default="none",
+        choices=CLASS_WEIGHTINGS,
+        help="CE class weighting for every model (with --train)",
+    )
     p.add_argument("--precision", default="auto", choices=PRECISIONS, help="training precision (with --train)")
     p.add_argument("--batch-size", type=int, default=8, help="training batch size (with --train)")
     p.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="training crop (with --train)")
     p.add_argument("--limit-train", type=int, help="first N training images only (with --train)")
     p.add_argument("--limit-val", type=int, help="first N validation images only (with --train)")
-    p.add_argument("--latency-size", type=int, nargs=2, default=(360, 480), metavar=("H", "W"),
-                   help="input resolution for MACs and CPU latency")
+    p.add_argument(
+        "--latency-size",
+        type=int,
+        nargs=2,
+        default=(360, 480),
+        metavar=("H", "W"),
+        help="input resolution for MACs and CPU latency",
+    )
     p.add_argument("--latency-runs", type=int, default=10, help="timed forward passes per model (0: no latency)")
-    p.add_argument("--per-category", action="store_true",
-                   help="add each category's IoU and the class weighting (e.g. for pilots of one model)")
+    p.add_argument(
+        "--per-category",
+        action="store_true",
+        help="add each category's IoU and the class weighting (e.g. for pilots of one model)",
+    )
     p.add_argument("--output", type=Path, default=Path("docs/comparison"), help="output path without suffix")
     return p
 
@@ -75,10 +100,29 @@ def train_runs(args: argparse.Namespace) -> list[Path]:
     runs = []
     for name in args.models:
         run_dir = args.runs_dir / name
-        argv = ["--model", name, "--width", str(args.width), "--dataset", args.dataset, "--data-root",
-                str(args.data_root), "--epochs", str(args.epochs), "--loss", args.loss, "--batch-size",
-                str(args.batch_size), "--output", str(run_dir), "--class-weights", args.class_weights,
-                "--precision", args.precision, "--cache-images"]
+        argv = [
+            "--model",
+            name,
+            "--width",
+            str(args.width),
+            "--dataset",
+            args.dataset,
+            "--data-root",
+            str(args.data_root),
+            "--epochs",
+            str(args.epochs),
+            "--loss",
+            args.loss,
+            "--batch-size",
+            str(args.batch_size),
+            "--output",
+            str(run_dir),
+            "--class-weights",
+            args.class_weights,
+            "--precision",
+            args.precision,
+            "--cache-images",
+        ]
         argv += ["--crop", *map(str, args.crop)] if args.crop else []
         argv += ["--limit-train", str(args.limit_train)] if args.limit_train else []
         argv += ["--limit-val", str(args.limit_val)] if args.limit_val else []
@@ -144,11 +188,19 @@ def budget_line(runs: list[Path]) -> str:
     if any(b != budgets[0] for b in budgets):
         return "Budget: the runs were NOT trained under one budget: " + "; ".join(map(str, budgets)) + "\n\n"
     b = budgets[0]
-    return (f"Budget (every model): at most {b['epochs']} epochs (early stopping patience {b['patience']}), batch "
-            f"{b['batch_size']}, crops {b['crop'][0]}x{b['crop'][1]} at short side {b['short_side']}"
-            + (f", {b['precision']}" if "precision" in b else "")
-            + ("" if "init_weights" not in b else f", starting from {b['init_weights']}" if b["init_weights"]
-               else ", from scratch") + ".\n\n")
+    return (
+        f"Budget (every model): at most {b['epochs']} epochs (early stopping patience {b['patience']}), batch "
+        f"{b['batch_size']}, crops {b['crop'][0]}x{b['crop'][1]} at short side {b['short_side']}"
+        + (f", {b['precision']}" if "precision" in b else "")
+        + (
+            ""
+            if "init_weights" not in b
+            else f", starting from {b['init_weights']}"
+            if b["init_weights"]
+            else ", from scratch"
+        )
+        + ".\n\n"
+    )
 
 
 def write_table(rows: list[dict], output: Path, size: tuple[int, int], budget: str = "") -> None:
@@ -159,15 +211,30 @@ def write_table(rows: list[dict], output: Path, size: tuple[int, int], budget: s
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    titles = ["Model", "Loss", *(("Class weights" if c == "class_weighting" else f"{c} IoU") for c in extra),
-              "Val loss", "IoU", "Dice", "IoU (8)", "Dice (8)", "Train time (min)", "Best/run epochs", "Params (M)",
-              f"GMACs @{size[0]}x{size[1]}", f"CPU ms/image @{size[0]}x{size[1]}"]
+    titles = [
+        "Model",
+        "Loss",
+        *(("Class weights" if c == "class_weighting" else f"{c} IoU") for c in extra),
+        "Val loss",
+        "IoU",
+        "Dice",
+        "IoU (8)",
+        "Dice (8)",
+        "Train time (min)",
+        "Best/run epochs",
+        "Params (M)",
+        f"GMACs @{size[0]}x{size[1]}",
+        f"CPU ms/image @{size[0]}x{size[1]}",
+    ]
     lines = ["| " + " | ".join(titles) + " |", "|" + " --- |" * len(columns)]
     lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
-    text = (budget + "IoU and Dice: means over the 7 non-void categories, void ground truth ignored (Cityscapes' "
-            "category IoU). IoU (8) and Dice (8): over all 8, as the seed reported.\n\n" + "\n".join(lines)
-            + f"\n\nCPU latency: median of forward passes, batch 1, {torch.get_num_threads()} threads.\n"
-            + ("" if extra else "\nSeed's table (Cityscapes val, for reference):\n\n" + SEED_TABLE + "\n"))
+    text = (
+        budget + "IoU and Dice: means over the 7 non-void categories, void ground truth ignored (Cityscapes' "
+        "category IoU). IoU (8) and Dice (8): over all 8, as the seed reported.\n\n"
+        + "\n".join(lines)
+        + f"\n\nCPU latency: median of forward passes, batch 1, {torch.get_num_threads()} threads.\n"
+        + ("" if extra else "\nSeed's table (Cityscapes val, for reference):\n\n" + SEED_TABLE + "\n")
+    )
     output.with_suffix(".md").write_text(text)
     plot_comparison(rows, output.with_suffix(".png"))
 
@@ -175,8 +242,12 @@ def write_table(rows: list[dict], output: Path, size: tuple[int, int], budget: s
 def plot_comparison(rows: list[dict], path: Path) -> None:
     names = [r["model"] for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    for ax, key, title in zip(axes, ["miou", "train_minutes", "cpu_ms"],
-                              ["mIoU (7, void ignored)", "training time (min)", "CPU latency (ms/image)"]):
+    for ax, key, title in zip(
+        axes,
+        ["miou", "train_minutes", "cpu_ms"],
+        ["mIoU (7, void ignored)", "training time (min)", "CPU latency (ms/image)"],
+        strict=True,
+    ):
         ax.bar(names, [r[key] for r in rows], color=["#4c72b0", "#dd8452", "#55a868"][: len(rows)])
         ax.set_title(title)
         ax.tick_params(axis="x", rotation=15)

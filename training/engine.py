@@ -12,7 +12,15 @@ from tqdm import tqdm
 
 from training.inference import logits_at_size
 from training.metrics import ConfusionMatrix
+from training.models import SegmentationModel
 from training.precision import autocast, memory_format
+
+
+def choose_device(name: str) -> torch.device:
+    """'auto': CUDA when present, else the CPU; any other name as torch spells it (cpu, cuda:1...)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,7 @@ def train_one_epoch(
 
 @torch.inference_mode()
 def evaluate(
-    model: nn.Module,
+    model: SegmentationModel,
     loader: DataLoader,
     loss_fn: nn.Module,
     device: torch.device,

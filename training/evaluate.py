@@ -13,26 +13,30 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch.utils.data import DataLoader, Subset  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
 
-from training.categories import CATEGORY_NAMES  # noqa: E402
-from training.checkpoints import load_model  # noqa: E402
-from training.datasets import DATASETS, build_dataset  # noqa: E402
-from training.engine import evaluate  # noqa: E402
-from training.losses import LOSSES, build_loss  # noqa: E402
-from training.metrics import ConfusionMatrix  # noqa: E402
-from training.precision import PRECISION_HELP, PRECISIONS, prepare_model, resolve_precision  # noqa: E402
-from training.presets import EvalPreset  # noqa: E402
-from training.train import choose_device  # noqa: E402
+from roadseg.categories import CATEGORY_NAMES
+from training.checkpoints import load_model
+from training.datasets import DATASETS, build_dataset
+from training.datasets.base import size_of
+from training.engine import choose_device, evaluate
+from training.losses import LOSSES, build_loss
+from training.metrics import ConfusionMatrix
+from training.precision import PRECISION_HELP, PRECISIONS, prepare_model, resolve_precision
+from training.presets import EvalPreset
 
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, type=Path,
-                   help="a checkpoint written by training.train, or shipped weights (models/X.safetensors beside X.json)")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        type=Path,
+        help="a checkpoint written by training.train, or shipped weights (models/X.safetensors beside X.json)",
+    )
     p.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset layout")
     p.add_argument("--data-root", required=True, type=Path, help="dataset root folder")
     p.add_argument("--split", default="val", help="split to evaluate (train, val, test)")
@@ -44,8 +48,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=4, help="images per batch")
     p.add_argument("--workers", type=int, default=2, help="data-loading worker processes")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda...")
-    p.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help=PRECISION_HELP)
+    p.add_argument("--precision", default="auto", choices=PRECISIONS, help=PRECISION_HELP)
     return p
 
 
@@ -71,23 +74,33 @@ def main(args: argparse.Namespace) -> dict:
     model, config = load_model(args.checkpoint)
     precision = resolve_precision(args.precision, device)
     prepare_model(model.to(device), precision)
-    short_side = args.short_side or config["short_side"]
-    dataset = build_dataset(args.dataset, args.data_root, args.split, EvalPreset(short_side))
+    short_side = args.short_side or config.short_side
+    full = build_dataset(args.dataset, args.data_root, args.split, EvalPreset(short_side))
+    dataset: Dataset[tuple[torch.Tensor, torch.Tensor]] = full
     if args.limit:
-        dataset = Subset(dataset, range(min(args.limit, len(dataset))))
+        dataset = Subset(full, range(min(args.limit, len(full))))
     loader = DataLoader(dataset, args.batch_size, num_workers=args.workers)
     loss, confusion = evaluate(model, loader, build_loss(args.loss), device, precision, f"{args.split}")
     print(confusion)
     result = {
-        "checkpoint": str(args.checkpoint), "model": config["model"], "model_kwargs": config["model_kwargs"],
-        "dataset": args.dataset, "split": args.split, "images": len(dataset), "short_side": short_side,
-        "loss_name": args.loss, "val_loss": loss, "precision": precision, **confusion.compute(),
-        "confusion_matrix": confusion.mat.tolist(), "categories": list(CATEGORY_NAMES),
+        "checkpoint": str(args.checkpoint),
+        "model": config.model,
+        "model_kwargs": config.model_kwargs,
+        "dataset": args.dataset,
+        "split": args.split,
+        "images": size_of(dataset),
+        "short_side": short_side,
+        "loss_name": args.loss,
+        "val_loss": loss,
+        "precision": precision,
+        **confusion.compute(),
+        "confusion_matrix": confusion.mat.tolist(),
+        "categories": list(CATEGORY_NAMES),
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
     png = args.confusion_png or args.json.with_name(args.json.stem + "_confusion.png")
-    plot_confusion(confusion, png, f"{config['model']} on {args.dataset} {args.split}")
+    plot_confusion(confusion, png, f"{config.model} on {args.dataset} {args.split}")
     print(f"wrote {args.json} and {png}")
     return result
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from roadseg.model_config import ModelConfig
 from training.checkpoints import cast_floating, load_checkpoint, model_from_config
 from training.models import display_name
 
@@ -29,7 +30,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> tuple[Path, Path]:
     checkpoint = load_checkpoint(args.checkpoint)
-    config = checkpoint["config"]
+    config = ModelConfig.from_dict(checkpoint["config"])
     model_from_config(config, checkpoint["model"])  # the weights fit the config
     dtype = torch.float32 if args.fp32 else torch.float16
     tensors = cast_floating(checkpoint["model"], dtype)
@@ -38,12 +39,19 @@ def main(args: argparse.Namespace) -> tuple[Path, Path]:
     weights, config_path = (args.output.with_name(args.output.name + suffix) for suffix in (".safetensors", ".json"))
     save_file(tensors, weights)
     metrics = checkpoint.get("metrics", {})
-    config_path.write_text(json.dumps({
-        **config,
-        "display_name": display_name(config["model"], config.get("model_kwargs", {}).get("width", 1.0)),
-        "best_epoch": checkpoint.get("epoch"),
-        "val_miou": metrics.get("miou"), "val_mdice": metrics.get("mdice"), "val_loss": checkpoint.get("val_loss"),
-    }, indent=2))
+    config_path.write_text(
+        json.dumps(
+            {
+                **config.to_dict(),
+                "display_name": display_name(config.model, config.width),
+                "best_epoch": checkpoint.get("epoch"),
+                "val_miou": metrics.get("miou"),
+                "val_mdice": metrics.get("mdice"),
+                "val_loss": checkpoint.get("val_loss"),
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {weights} ({weights.stat().st_size / 2**20:.1f} MiB) and {config_path}")
     return weights, config_path
 

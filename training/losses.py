@@ -6,7 +6,7 @@ Void is a class like the others. `class_weights` (e.g. median-frequency balancin
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -18,6 +18,8 @@ from torch import nn
 class OhemCrossEntropy(nn.Module):
     """Online hard example mining: CE averaged over the pixels whose true-class probability is below
     `threshold`, and never fewer than `min_kept_share` of the pixels (the hardest ones)."""
+
+    weight: torch.Tensor | None
 
     def __init__(self, weight: torch.Tensor | None = None, threshold: float = 0.7, min_kept_share: float = 1 / 16):
         super().__init__()
@@ -62,8 +64,12 @@ LOSSES: dict[str, LossBuilder] = {
     "ohem_dice": lambda w: CombinedLoss(OhemCrossEntropy(w), _dice()),
 }
 LOSS_DISPLAY_NAMES = {
-    "ce": "categorical CE", "dice": "Dice", "lovasz": "Lovász", "ce_dice": "combined",
-    "ce_lovasz": "CE + Lovász", "ohem_dice": "OHEM CE + Dice",
+    "ce": "categorical CE",
+    "dice": "Dice",
+    "lovasz": "Lovász",
+    "ce_dice": "combined",
+    "ce_lovasz": "CE + Lovász",
+    "ohem_dice": "OHEM CE + Dice",
 }
 
 

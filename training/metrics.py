@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from training.categories import CATEGORY_NAMES, NUM_CATEGORIES, VOID_ID
+from roadseg.categories import CATEGORY_NAMES, NUM_CATEGORIES, VOID_ID
 
 
 class ConfusionMatrix:
@@ -62,7 +62,9 @@ class ConfusionMatrix:
         for name, v in m["per_category"].items():
             rows.append(f"{name:<13}{_fmt(v['iou']):>8}{_fmt(v['dice']):>8}")
         rows.append(f"mIoU (7, void ignored) {_fmt(m['miou'])}  mDice {_fmt(m['mdice'])}")
-        rows.append(f"mIoU (8) {_fmt(m['miou_8'])}  mDice (8) {_fmt(m['mdice_8'])}  pixel acc {_fmt(m['pixel_accuracy'])}")
+        rows.append(
+            f"mIoU (8) {_fmt(m['miou_8'])}  mDice (8) {_fmt(m['mdice_8'])}  pixel acc {_fmt(m['pixel_accuracy'])}"
+        )
         return "\n".join(rows)
 
 

@@ -7,13 +7,9 @@ from dataclasses import dataclass
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
-from torchvision.transforms.v2 import functional as TF
 
-from training.categories import VOID_ID
-
-# ImageNet statistics: the convention of the VGG encoders, kept so local pretrained weights fit.
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
+from roadseg.categories import VOID_ID
+from roadseg.preprocessing import MEAN, STD, model_input
 
 
 @dataclass(frozen=True)
@@ -64,23 +60,12 @@ class TrainPreset:
 
 
 class EvalPreset:
-    """Image resized to the inference scale and normalised; the mask keeps its native size."""
+    """Image prepared exactly as the handler prepares it (`roadseg.preprocessing.model_input`); the mask keeps
+    its native size."""
 
     def __init__(self, short_side: int):
         self.short_side = short_side
 
     def __call__(self, image: tv_tensors.Image, mask: tv_tensors.Mask) -> tuple[torch.Tensor, torch.Tensor]:
-        return normalize_image(TF.resize(image, [self.short_side], antialias=True)), mask.as_subclass(torch.Tensor).long()
-
-
-def normalize_image(image: torch.Tensor) -> torch.Tensor:
-    """uint8 (..., 3, H, W) -> float normalised as in training."""
-    image = TF.to_dtype(image.as_subclass(torch.Tensor), torch.float32, scale=True)
-    return TF.normalize(image, MEAN, STD)
-
-
-def resized_size_for_short_side(height: int, width: int, short_side: int) -> tuple[int, int]:
-    """(height, width) after resizing so the shorter side is `short_side`, aspect ratio kept (as v2.Resize)."""
-    if height <= width:
-        return short_side, max(1, int(short_side * width / height))
-    return max(1, int(short_side * height / width)), short_side
+        rgb = image.as_subclass(torch.Tensor).permute(1, 2, 0).numpy()
+        return torch.from_numpy(model_input(rgb, self.short_side)), mask.as_subclass(torch.Tensor).long()

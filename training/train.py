@@ -11,26 +11,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
 
-from training.categories import NUM_CATEGORIES
-from training.checkpoints import load_checkpoint, load_weights, model_config, model_from_config, save_checkpoint
-from training.datasets import DATASETS, build_dataset
-from training.early_stopping import MONITORS, EarlyStopping
+from roadseg.categories import NUM_CATEGORIES
+from roadseg.model_config import ModelConfig
+from training.checkpoints import load_checkpoint, load_weights, model_from_config, save_checkpoint
 from training.class_weights import CLASS_WEIGHTINGS, class_weights
-from training.engine import EpochStats, evaluate, train_one_epoch
+from training.datasets import DATASETS, build_dataset
+from training.datasets.base import LabelledImages, size_of
+from training.early_stopping import MONITORS, EarlyStopping
+from training.engine import EpochStats, choose_device, evaluate, train_one_epoch
 from training.history import write_history
 from training.losses import LOSSES, build_loss
 from training.models import MODEL_REGISTRY
 from training.precision import PRECISION_HELP, PRECISIONS, prepare_model, resolve_precision
 from training.presets import DATASET_SCALES, EvalPreset, TrainPreset
+
+Batch = tuple[torch.Tensor, torch.Tensor]  # (image, mask) as the presets return them
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -43,18 +46,29 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=50, help="maximum number of epochs")
     p.add_argument("--batch-size", type=int, default=8, help="training batch size")
     p.add_argument("--eval-batch-size", type=int, default=4, help="validation batch size")
-    p.add_argument("--loss", default="ce_dice", choices=sorted(LOSSES),
-                   help="pixel term (ce, or ohem = hard pixels only) + region term (dice, lovasz), or one alone")
-    p.add_argument("--class-weights", default="none", choices=CLASS_WEIGHTINGS,
-                   help="weights of the CE term, from the training split: median frequency balancing, or its square root")
-    p.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help=PRECISION_HELP)
+    p.add_argument(
+        "--loss",
+        default="ce_dice",
+        choices=sorted(LOSSES),
+        help="pixel term (ce, or ohem = hard pixels only) + region term (dice, lovasz), or one alone",
+    )
+    p.add_argument(
+        "--class-weights",
+        default="none",
+        choices=CLASS_WEIGHTINGS,
+        help="weights of the CE term, from the training split: median frequency balancing, or its square root",
+    )
+    p.add_argument("--precision", default="auto", choices=PRECISIONS, help=PRECISION_HELP)
     p.add_argument("--optimizer", default="adamw", choices=["adamw", "sgd"], help="optimiser")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="weight decay")
-    p.add_argument("--lr-schedule", default="poly", choices=["poly", "cosine", "constant"], help="per-iteration schedule")
+    p.add_argument(
+        "--lr-schedule", default="poly", choices=["poly", "cosine", "constant"], help="per-iteration schedule"
+    )
     p.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up length in epochs")
-    p.add_argument("--monitor", default="miou", choices=sorted(MONITORS), help="early stopping / best checkpoint metric")
+    p.add_argument(
+        "--monitor", default="miou", choices=sorted(MONITORS), help="early stopping / best checkpoint metric"
+    )
     p.add_argument("--patience", type=int, default=10, help="epochs without improvement before stopping")
     p.add_argument("--min-delta", type=float, default=0.0, help="smallest change that counts as an improvement")
     p.add_argument("--short-side", type=int, help="resize shorter image side to this (default: per dataset)")
@@ -62,36 +76,44 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit-train", type=int, help="use only the first N training images (smoke runs)")
     p.add_argument("--limit-val", type=int, help="use only the first N validation images (smoke runs)")
     p.add_argument("--workers", type=int, default=2, help="data-loading worker processes")
-    p.add_argument("--cache-images", action="store_true",
-                   help="decode the training and validation images once into memory (CamVid: about 270 MB)")
+    p.add_argument(
+        "--cache-images",
+        action="store_true",
+        help="decode the training and validation images once into memory (CamVid: about 270 MB)",
+    )
     p.add_argument("--encoder-weights", type=Path, help="local state dict loaded into the encoder")
-    p.add_argument("--init-weights", type=Path,
-                   help="start from a trained model of the same architecture (a checkpoint .pt or exported .safetensors)")
+    p.add_argument(
+        "--init-weights",
+        type=Path,
+        help="start from a trained model of the same architecture (a checkpoint .pt or exported .safetensors)",
+    )
     p.add_argument("--resume", type=Path, help="checkpoint to resume from (e.g. RUN_DIR/last.pt)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1...")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     return p
 
 
-def choose_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def make_loaders(args: argparse.Namespace, short_side: int, crop: tuple[int, int], device: torch.device):
-    train = build_dataset(args.dataset, args.data_root, "train", TrainPreset(short_side, crop))
-    val = build_dataset(args.dataset, args.data_root, "val", EvalPreset(short_side))
+def make_loaders(
+    args: argparse.Namespace, short_side: int, crop: tuple[int, int], device: torch.device
+) -> tuple[DataLoader[Batch], DataLoader[Batch]]:
+    full_train = build_dataset(args.dataset, args.data_root, "train", TrainPreset(short_side, crop))
+    full_val = build_dataset(args.dataset, args.data_root, "val", EvalPreset(short_side))
     if args.cache_images:
-        train.cache_in_memory(), val.cache_in_memory()
+        full_train.cache_in_memory(), full_val.cache_in_memory()
+    train: Dataset[Batch] = full_train
+    val: Dataset[Batch] = full_val
     if args.limit_train:
-        train = Subset(train, range(min(args.limit_train, len(train))))
+        train = Subset(full_train, range(min(args.limit_train, len(full_train))))
     if args.limit_val:
-        val = Subset(val, range(min(args.limit_val, len(val))))
-    common = dict(num_workers=args.workers, pin_memory=device.type == "cuda", persistent_workers=args.workers > 0,
-                  worker_init_fn=single_threaded_worker)
+        val = Subset(full_val, range(min(args.limit_val, len(full_val))))
+    common = dict(
+        num_workers=args.workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=args.workers > 0,
+        worker_init_fn=single_threaded_worker,
+    )
     return (
-        DataLoader(train, args.batch_size, shuffle=True, drop_last=len(train) > args.batch_size, **common),
+        DataLoader(train, args.batch_size, shuffle=True, drop_last=size_of(train) > args.batch_size, **common),
         DataLoader(val, args.eval_batch_size, shuffle=False, **common),
     )
 
@@ -107,22 +129,24 @@ def build_optimizer(args: argparse.Namespace, model: torch.nn.Module) -> torch.o
     return torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
 
 
-def build_scheduler(args, optimizer, steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up, then poly (power 0.9), cosine or constant decay, per iteration."""
+def build_scheduler(
+    args: argparse.Namespace, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """Per iteration: linear warm-up (LinearLR), then poly (power 0.9), cosine or constant, in one SequentialLR."""
+    schedulers = torch.optim.lr_scheduler
     total = max(1, args.epochs * steps_per_epoch)
     warmup = min(int(args.warmup_epochs * steps_per_epoch), total - 1)
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        if args.lr_schedule == "poly":
-            return (1 - progress) ** 0.9
-        if args.lr_schedule == "cosine":
-            return 0.5 * (1 + math.cos(math.pi * progress))
-        return 1.0
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    decay: schedulers.LRScheduler
+    if args.lr_schedule == "poly":
+        decay = schedulers.PolynomialLR(optimizer, total_iters=total - warmup, power=0.9)
+    elif args.lr_schedule == "cosine":
+        decay = schedulers.CosineAnnealingLR(optimizer, T_max=total - warmup)
+    else:
+        decay = schedulers.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    if warmup <= 1:
+        return decay
+    warm = schedulers.LinearLR(optimizer, start_factor=1 / warmup, end_factor=1.0, total_iters=warmup - 1)
+    return schedulers.SequentialLR(optimizer, [warm, decay], milestones=[warmup])
 
 
 def seed_everything(seed: int) -> None:
@@ -140,7 +164,7 @@ def main(args: argparse.Namespace) -> dict:
     crop = tuple(args.crop) if args.crop else scale.crop
     args.output.mkdir(parents=True, exist_ok=True)
 
-    config = model_config(args.model, {"width": args.width}, short_side, args.dataset)
+    config = ModelConfig(args.model, {"width": args.width}, short_side, args.dataset)
     model = model_from_config(config)
     if args.encoder_weights:
         model.load_encoder_weights(args.encoder_weights)
@@ -168,10 +192,15 @@ def main(args: argparse.Namespace) -> dict:
         start_epoch = state["epoch"] + 1
         print(f"resumed from {args.resume} at epoch {start_epoch}")
 
-    weights_note = f", class weights {args.class_weights} {[round(float(w), 2) for w in weights]}" if weights is not None else ""
-    print(f"{args.model} (width {args.width:g}) on {device} ({precision}), {len(train_loader.dataset)} train / "
-          f"{len(val_loader.dataset)} val images, short side {short_side}, crop {crop}, loss {args.loss}{weights_note}",
-          flush=True)
+    weights_note = (
+        f", class weights {args.class_weights} {[round(float(w), 2) for w in weights]}" if weights is not None else ""
+    )
+    print(
+        f"{args.model} (width {args.width:g}) on {device} ({precision}), {size_of(train_loader.dataset)} train / "
+        f"{size_of(val_loader.dataset)} val images, short side {short_side}, crop {crop}, "
+        f"loss {args.loss}{weights_note}",
+        flush=True,
+    )
     for epoch in range(start_epoch, args.epochs + 1):
         if stopper.should_stop:
             break
@@ -181,18 +210,31 @@ def main(args: argparse.Namespace) -> dict:
         val_loss, confusion = evaluate(model, val_loader, loss_fn, device, precision)
         val_seconds = time.perf_counter() - started
         metrics = confusion.compute()
-        history.append(history_row(epoch, stats, val_loss, val_seconds, metrics, scheduler.get_last_lr()[0], train_seconds))
+        history.append(
+            history_row(epoch, stats, val_loss, val_seconds, metrics, float(scheduler.get_last_lr()[0]), train_seconds)
+        )
         monitored = val_loss if args.monitor == "val_loss" else (metrics["miou"] or 0.0)
         improved = stopper.step(monitored)
-        print(f"epoch {epoch}: train loss {stats.loss:.4f}  val loss {val_loss:.4f}  mIoU {metrics['miou']:.4f}"
-              f"  mDice {metrics['mdice']:.4f}  {stats.seconds:.0f} s train + {val_seconds:.0f} s val,"
-              f" {stats.images_per_second:.1f} img/s, {stats.data_wait_share:.0%} waiting for data"
-              f"{'  (best)' if improved else ''}", flush=True)
+        print(
+            f"epoch {epoch}: train loss {stats.loss:.4f}  val loss {val_loss:.4f}  mIoU {metrics['miou']:.4f}"
+            f"  mDice {metrics['mdice']:.4f}  {stats.seconds:.0f} s train + {val_seconds:.0f} s val,"
+            f" {stats.images_per_second:.1f} img/s, {stats.data_wait_share:.0%} waiting for data"
+            f"{'  (best)' if improved else ''}",
+            flush=True,
+        )
         if improved:
             save_checkpoint(args.output / "best.pt", model, config, epoch=epoch, metrics=metrics, val_loss=val_loss)
-        save_checkpoint(args.output / "last.pt", model, config, epoch=epoch, optimizer=optimizer.state_dict(),
-                        scheduler=scheduler.state_dict(), early_stopping=stopper.state_dict(),
-                        history=history, train_seconds=train_seconds)
+        save_checkpoint(
+            args.output / "last.pt",
+            model,
+            config,
+            epoch=epoch,
+            optimizer=optimizer.state_dict(),
+            scheduler=scheduler.state_dict(),
+            early_stopping=stopper.state_dict(),
+            history=history,
+            train_seconds=train_seconds,
+        )
         write_history(history, args.output)
     if stopper.should_stop:
         print(f"early stopping: no {args.monitor} improvement in {args.patience} epochs")
@@ -202,46 +244,83 @@ def main(args: argparse.Namespace) -> dict:
     return summary
 
 
-def training_class_weights(dataset, weighting: str) -> np.ndarray | None:
+def training_class_weights(dataset: Dataset[Batch], weighting: str) -> np.ndarray | None:
     """Class weights from the training split's category masks (None for 'none')."""
     if weighting == "none":
         return None
-    base, indices = (dataset.dataset, dataset.indices) if isinstance(dataset, Subset) else (dataset, range(len(dataset)))
+    base, indices = (dataset.dataset, dataset.indices) if isinstance(dataset, Subset) else (dataset, None)
+    if not isinstance(base, LabelledImages):
+        raise TypeError(f"class weights need a LabelledImages dataset, not {type(base).__name__}")
+    indices = range(len(base)) if indices is None else indices
     return class_weights((base.category_mask(i) for i in indices), NUM_CATEGORIES, weighting)
 
 
-def history_row(epoch: int, stats: EpochStats, val_loss: float, val_seconds: float, metrics: dict, lr: float,
-                train_seconds: float) -> dict:
+def history_row(
+    epoch: int, stats: EpochStats, val_loss: float, val_seconds: float, metrics: dict, lr: float, train_seconds: float
+) -> dict:
     """One epoch of history.csv: losses, validation figures (per category too), learning rate and timing."""
     return {
-        "epoch": epoch, "train_loss": stats.loss, "val_loss": val_loss, "val_miou": metrics["miou"],
-        "val_mdice": metrics["mdice"], "val_miou_8": metrics["miou_8"], "val_pixel_accuracy": metrics["pixel_accuracy"],
-        "lr": lr, "train_seconds": round(train_seconds, 1), "epoch_seconds": round(stats.seconds + val_seconds, 1),
-        "epoch_train_seconds": round(stats.seconds, 1), "epoch_val_seconds": round(val_seconds, 1),
-        "train_images_per_second": round(stats.images_per_second, 2), "data_wait_share": round(stats.data_wait_share, 3),
+        "epoch": epoch,
+        "train_loss": stats.loss,
+        "val_loss": val_loss,
+        "val_miou": metrics["miou"],
+        "val_mdice": metrics["mdice"],
+        "val_miou_8": metrics["miou_8"],
+        "val_pixel_accuracy": metrics["pixel_accuracy"],
+        "lr": lr,
+        "train_seconds": round(train_seconds, 1),
+        "epoch_seconds": round(stats.seconds + val_seconds, 1),
+        "epoch_train_seconds": round(stats.seconds, 1),
+        "epoch_val_seconds": round(val_seconds, 1),
+        "train_images_per_second": round(stats.images_per_second, 2),
+        "data_wait_share": round(stats.data_wait_share, 3),
         **{f"val_iou_{name}": v["iou"] for name, v in metrics["per_category"].items() if v["iou"] is not None},
     }
 
 
-def run_summary(args, config: dict, history: list[dict], stopper: EarlyStopping, precision: str = "fp32",
-                weights: np.ndarray | None = None) -> dict:
+def run_summary(
+    args: argparse.Namespace,
+    config: ModelConfig,
+    history: list[dict],
+    stopper: EarlyStopping,
+    precision: str = "fp32",
+    weights: np.ndarray | None = None,
+) -> dict:
     """The best epoch's figures, as the comparison table reads them, with the recipe and the speed of the run."""
     best = load_checkpoint(args.output / "best.pt")
-    mean = (lambda key: round(sum(r[key] for r in history if key in r) / max(1, sum(key in r for r in history)), 2))
+    mean = lambda key: round(sum(r[key] for r in history if key in r) / max(1, sum(key in r for r in history)), 2)
     return {
-        "model": args.model, "width": args.width, "loss": args.loss, "dataset": args.dataset, "config": config,
-        "precision": precision, "class_weighting": args.class_weights,
+        "model": args.model,
+        "width": args.width,
+        "loss": args.loss,
+        "dataset": args.dataset,
+        "config": config.to_dict(),
+        "precision": precision,
+        "class_weighting": args.class_weights,
         "class_weights": None if weights is None else [round(float(w), 4) for w in weights],
-        "seconds_per_epoch": mean("epoch_seconds"), "train_seconds_per_epoch": mean("epoch_train_seconds"),
-        "train_images_per_second": mean("train_images_per_second"), "data_wait_share": mean("data_wait_share"),
+        "seconds_per_epoch": mean("epoch_seconds"),
+        "train_seconds_per_epoch": mean("epoch_train_seconds"),
+        "train_images_per_second": mean("train_images_per_second"),
+        "data_wait_share": mean("data_wait_share"),
         "per_category_iou": {name: v["iou"] for name, v in best["metrics"]["per_category"].items()},
         "lr": args.lr,
-        "budget": {"epochs": args.epochs, "batch_size": args.batch_size, "crop": list(args.crop or
-                   DATASET_SCALES[args.dataset].crop), "short_side": config["short_side"], "patience": args.patience,
-                   "precision": precision, "init_weights": Path(args.init_weights).name if args.init_weights else None},
-        "best_epoch": best["epoch"], "epochs_run": len(history), "stopped_early": stopper.should_stop,
-        "val_loss": best["val_loss"], "miou": best["metrics"]["miou"], "mdice": best["metrics"]["mdice"],
-        "miou_8": best["metrics"]["miou_8"], "mdice_8": best["metrics"]["mdice_8"],
+        "budget": {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "crop": list(args.crop or DATASET_SCALES[args.dataset].crop),
+            "short_side": config.short_side,
+            "patience": args.patience,
+            "precision": precision,
+            "init_weights": Path(args.init_weights).name if args.init_weights else None,
+        },
+        "best_epoch": best["epoch"],
+        "epochs_run": len(history),
+        "stopped_early": stopper.should_stop,
+        "val_loss": best["val_loss"],
+        "miou": best["metrics"]["miou"],
+        "mdice": best["metrics"]["mdice"],
+        "miou_8": best["metrics"]["miou_8"],
+        "mdice_8": best["metrics"]["mdice_8"],
         "train_minutes": round(history[-1]["train_seconds"] / 60, 2) if history else 0.0,
         "device": str(choose_device(args.device)),
     }

@@ -63,12 +63,19 @@ class AzureSettings:
         if missing:
             raise SystemExit(f"set {', '.join(missing)} (see: python docker/azure/aci.py --help)")
         if not env.get("AZ_ACR_IDENTITY") and not (env.get("ACR_USERNAME") and env.get("ACR_PASSWORD")):
-            raise SystemExit("set AZ_ACR_IDENTITY (preferred), or ACR_USERNAME and ACR_PASSWORD, to pull from the registry")
+            raise SystemExit(
+                "set AZ_ACR_IDENTITY (preferred), or ACR_USERNAME and ACR_PASSWORD, to pull from the registry"
+            )
         return cls(
-            resource_group=env["AZ_RESOURCE_GROUP"], registry=env["AZ_REGISTRY"], dns_prefix=env["AZ_DNS_PREFIX"],
-            location=env.get("AZ_LOCATION", "westeurope"), image_tag=env.get("IMAGE_TAG", "latest"),
-            acr_identity=env.get("AZ_ACR_IDENTITY"), acr_username=env.get("ACR_USERNAME"),
-            acr_password=env.get("ACR_PASSWORD"), storage_account=env.get("AZ_STORAGE_ACCOUNT"),
+            resource_group=env["AZ_RESOURCE_GROUP"],
+            registry=env["AZ_REGISTRY"],
+            dns_prefix=env["AZ_DNS_PREFIX"],
+            location=env.get("AZ_LOCATION", "westeurope"),
+            image_tag=env.get("IMAGE_TAG", "latest"),
+            acr_identity=env.get("AZ_ACR_IDENTITY"),
+            acr_username=env.get("ACR_USERNAME"),
+            acr_password=env.get("ACR_PASSWORD"),
+            storage_account=env.get("AZ_STORAGE_ACCOUNT"),
             torchserve_keys=tuple((k, env[k]) for k in SECRET_KEYS if env.get(k)),
         )
 
@@ -107,12 +114,22 @@ class Az:
 def build_push(s: AzureSettings, az: Az) -> None:
     """Build each image in the registry itself (ACR Tasks): no local Docker engine needed."""
     for service, dockerfile in IMAGES.items():
-        az("acr", "build", "--registry", s.registry, "--image", f"roadseg/{service}:{s.image_tag}",
-           "--file", dockerfile, ".")
+        az(
+            "acr",
+            "build",
+            "--registry",
+            s.registry,
+            "--image",
+            f"roadseg/{service}:{s.image_tag}",
+            "--file",
+            dockerfile,
+            ".",
+        )
 
 
 def container_group(s: AzureSettings) -> dict:
     """The ACI container group (YAML schema): 3 containers over localhost, only 8000 and 8501 public."""
+
     def env(pairs: dict[str, str], secure: tuple[tuple[str, str], ...] = ()) -> list[dict]:
         return [{"name": k, "value": v} for k, v in pairs.items()] + [{"name": k, "secureValue": v} for k, v in secure]
 
@@ -124,13 +141,19 @@ def container_group(s: AzureSettings) -> dict:
             "ports": [{"port": port, "protocol": "TCP"}],
             "environmentVariables": variables,
             "volumeMounts": mounts,
-            "readinessProbe": {"exec": {"command": ["python", "/opt/roadseg/healthcheck.py", *probe]},
-                               "initialDelaySeconds": 20, "periodSeconds": 15},
+            "readinessProbe": {
+                "exec": {"command": ["python", "/opt/roadseg/healthcheck.py", *probe]},
+                "initialDelaySeconds": 20,
+                "periodSeconds": 15,
+            },
         }
         return {"name": service, "properties": {k: v for k, v in properties.items() if v != []}}
 
-    credentials = ({"server": s.login_server, "identity": s.acr_identity} if s.acr_identity else
-                   {"server": s.login_server, "username": s.acr_username, "password": s.acr_password})
+    credentials = (
+        {"server": s.login_server, "identity": s.acr_identity}
+        if s.acr_identity
+        else {"server": s.login_server, "username": s.acr_username, "password": s.acr_password}
+    )
     group = {
         "apiVersion": "2023-05-01",
         "location": s.location,
@@ -140,20 +163,41 @@ def container_group(s: AzureSettings) -> dict:
             "osType": "Linux",
             "restartPolicy": "Always",
             "imageRegistryCredentials": [credentials],
-            "ipAddress": {"type": "Public", "dnsNameLabel": s.dns_prefix,
-                          "ports": [{"port": 8000, "protocol": "TCP"}, {"port": 8501, "protocol": "TCP"}]},
+            "ipAddress": {
+                "type": "Public",
+                "dnsNameLabel": s.dns_prefix,
+                "ports": [{"port": 8000, "protocol": "TCP"}, {"port": 8501, "protocol": "TCP"}],
+            },
             "volumes": [{"name": "torchserve-keys", "emptyDir": {}}],
             "containers": [
-                container("torchserve", 8080, [], [{"name": "torchserve-keys", "mountPath": KEY_MOUNT}],
-                          ["http://127.0.0.1:8080/ping", "--key-file", KEY_FILE]),
-                container("gateway", 8000, env({
-                    "GATEWAY_TORCHSERVE_INFERENCE_URL": "http://localhost:8080",
-                    "GATEWAY_TORCHSERVE_MANAGEMENT_URL": "http://localhost:8081",
-                    "GATEWAY_TORCHSERVE_KEY_FILE": KEY_FILE}, s.torchserve_keys),
+                container(
+                    "torchserve",
+                    8080,
+                    [],
+                    [{"name": "torchserve-keys", "mountPath": KEY_MOUNT}],
+                    ["http://127.0.0.1:8080/ping", "--key-file", KEY_FILE],
+                ),
+                container(
+                    "gateway",
+                    8000,
+                    env(
+                        {
+                            "GATEWAY_TORCHSERVE_INFERENCE_URL": "http://localhost:8080",
+                            "GATEWAY_TORCHSERVE_MANAGEMENT_URL": "http://localhost:8081",
+                            "GATEWAY_TORCHSERVE_KEY_FILE": KEY_FILE,
+                        },
+                        s.torchserve_keys,
+                    ),
                     [{"name": "torchserve-keys", "mountPath": KEY_MOUNT, "readOnly": True}],
-                    ["http://127.0.0.1:8000/health"]),
-                container("streamlit", 8501, env({"API_URL": "http://localhost:8000"}), [],
-                          ["http://127.0.0.1:8501/_stcore/health"]),
+                    ["http://127.0.0.1:8000/health"],
+                ),
+                container(
+                    "streamlit",
+                    8501,
+                    env({"API_URL": "http://localhost:8000"}),
+                    [],
+                    ["http://127.0.0.1:8501/_stcore/health"],
+                ),
             ],
         },
     }
@@ -177,33 +221,102 @@ def deploy_group(s: AzureSettings, az: Az) -> None:
 def registry_args(s: AzureSettings) -> list[str]:
     if s.acr_identity:
         return ["--assign-identity", s.acr_identity, "--acr-identity", s.acr_identity]
-    return ["--registry-login-server", s.login_server, "--registry-username", s.acr_username or "",
-            "--registry-password", s.acr_password or ""]
+    return [
+        "--registry-login-server",
+        s.login_server,
+        "--registry-username",
+        s.acr_username or "",
+        "--registry-password",
+        s.acr_password or "",
+    ]
 
 
 def deploy_instances(s: AzureSettings, az: Az) -> None:
     """Three instances, each with its DNS label; TorchServe's key file on an Azure Files share for the gateway."""
     if not s.storage_account:
         raise SystemExit("deploy-instances needs AZ_STORAGE_ACCOUNT (an Azure Files share holds TorchServe's key file)")
-    az("storage", "share-rm", "create", "--resource-group", s.resource_group, "--storage-account",
-       s.storage_account, "--name", KEY_SHARE, "--quota", "1")
-    storage_key = az("storage", "account", "keys", "list", "--resource-group", s.resource_group, "--account-name",
-                     s.storage_account, "--query", "[0].value", "--output", "tsv", capture=True) or "<storage-key>"
+    az(
+        "storage",
+        "share-rm",
+        "create",
+        "--resource-group",
+        s.resource_group,
+        "--storage-account",
+        s.storage_account,
+        "--name",
+        KEY_SHARE,
+        "--quota",
+        "1",
+    )
+    storage_key = (
+        az(
+            "storage",
+            "account",
+            "keys",
+            "list",
+            "--resource-group",
+            s.resource_group,
+            "--account-name",
+            s.storage_account,
+            "--query",
+            "[0].value",
+            "--output",
+            "tsv",
+            capture=True,
+        )
+        or "<storage-key>"
+    )
     az.secrets.append(storage_key)
-    share = ["--azure-file-volume-account-name", s.storage_account, "--azure-file-volume-account-key", storage_key,
-             "--azure-file-volume-share-name", KEY_SHARE, "--azure-file-volume-mount-path", KEY_MOUNT]
+    share = [
+        "--azure-file-volume-account-name",
+        s.storage_account,
+        "--azure-file-volume-account-key",
+        storage_key,
+        "--azure-file-volume-share-name",
+        KEY_SHARE,
+        "--azure-file-volume-mount-path",
+        KEY_MOUNT,
+    ]
     ts, api = s.fqdn(f"{s.dns_prefix}-ts"), s.fqdn(f"{s.dns_prefix}-api")
 
     def create(service: str, label: str, ports: list[str], extra: list[str]) -> None:
         cpu, memory = RESOURCES[service]
-        az("container", "create", "--resource-group", s.resource_group, "--location", s.location,
-           "--name", f"roadseg-{service}", "--image", s.image(service), "--os-type", "Linux",
-           "--cpu", str(cpu), "--memory", str(memory), "--restart-policy", "Always", "--ip-address", "Public",
-           "--dns-name-label", label, "--ports", *ports, *registry_args(s), *extra)
+        az(
+            "container",
+            "create",
+            "--resource-group",
+            s.resource_group,
+            "--location",
+            s.location,
+            "--name",
+            f"roadseg-{service}",
+            "--image",
+            s.image(service),
+            "--os-type",
+            "Linux",
+            "--cpu",
+            str(cpu),
+            "--memory",
+            str(memory),
+            "--restart-policy",
+            "Always",
+            "--ip-address",
+            "Public",
+            "--dns-name-label",
+            label,
+            "--ports",
+            *ports,
+            *registry_args(s),
+            *extra,
+        )
 
     create("torchserve", f"{s.dns_prefix}-ts", ["8080", "8081"], share)
-    gateway_env = ["--environment-variables", f"GATEWAY_TORCHSERVE_INFERENCE_URL=http://{ts}:8080",
-                   f"GATEWAY_TORCHSERVE_MANAGEMENT_URL=http://{ts}:8081", f"GATEWAY_TORCHSERVE_KEY_FILE={KEY_FILE}"]
+    gateway_env = [
+        "--environment-variables",
+        f"GATEWAY_TORCHSERVE_INFERENCE_URL=http://{ts}:8080",
+        f"GATEWAY_TORCHSERVE_MANAGEMENT_URL=http://{ts}:8081",
+        f"GATEWAY_TORCHSERVE_KEY_FILE={KEY_FILE}",
+    ]
     if s.torchserve_keys:
         gateway_env += ["--secure-environment-variables", *(f"{k}={v}" for k, v in s.torchserve_keys)]
     create("gateway", f"{s.dns_prefix}-api", ["8000"], gateway_env + share)
@@ -212,7 +325,10 @@ def deploy_instances(s: AzureSettings, az: Az) -> None:
 
 def urls(s: AzureSettings, instances: bool) -> dict[str, str]:
     if instances:
-        return {"app": f"http://{s.fqdn(s.dns_prefix + '-app')}:8501", "gateway": f"http://{s.fqdn(s.dns_prefix + '-api')}:8000"}
+        return {
+            "app": f"http://{s.fqdn(s.dns_prefix + '-app')}:8501",
+            "gateway": f"http://{s.fqdn(s.dns_prefix + '-api')}:8000",
+        }
     return {"app": f"http://{s.fqdn(s.dns_prefix)}:8501", "gateway": f"http://{s.fqdn(s.dns_prefix)}:8000"}
 
 
@@ -232,12 +348,13 @@ def smoke(gateway_url: str, app_url: str, sample: Path) -> list[str]:
 
     failures = []
     with httpx.Client(timeout=120) as client:
+
         def check(name: str, ok) -> None:
             try:
                 result = ok()
                 print(f"ok    {name}" if result else f"FAIL  {name}")
                 failures.extend([] if result else [name])
-            except Exception as error:  # noqa: BLE001 - report, keep checking the rest
+            except Exception as error:
                 print(f"FAIL  {name}: {error}")
                 failures.append(name)
 
@@ -247,6 +364,7 @@ def smoke(gateway_url: str, app_url: str, sample: Path) -> list[str]:
             response = client.post(f"{gateway_url}/predict", files={"file": (sample.name, sample.read_bytes())})
             mask = Image.open(io.BytesIO(response.content))
             return response.status_code == 200 and mask.size == Image.open(sample).size
+
         check(f"gateway /predict on {sample.name}", predict)
         check("app page", lambda: client.get(app_url).status_code == 200)
         check("app health", lambda: client.get(f"{app_url}/_stcore/health").text.strip() == "ok")
@@ -255,15 +373,21 @@ def smoke(gateway_url: str, app_url: str, sample: Path) -> list[str]:
 
 def main(argv: list[str] | None = None, env: dict[str, str] = os.environ) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["build-push", "deploy-group", "render-group", "deploy-instances", "urls",
-                                       "smoke", "teardown"])
+    p.add_argument(
+        "command",
+        choices=["build-push", "deploy-group", "render-group", "deploy-instances", "urls", "smoke", "teardown"],
+    )
     p.add_argument("--dry-run", action="store_true", help="print the az commands, run none")
     p.add_argument("--instances", action="store_true", help="urls/teardown: the three-instance form")
     p.add_argument("--resource-group-too", action="store_true", help="teardown: delete the whole resource group")
     p.add_argument("--gateway-url", help="smoke: the gateway's public URL")
     p.add_argument("--app-url", help="smoke: the app's public URL")
-    p.add_argument("--sample", type=Path, default=next((REPO_ROOT / "streamlit" / "samples").glob("*.jpg"), None),
-                   help="smoke: image sent to /predict")
+    p.add_argument(
+        "--sample",
+        type=Path,
+        default=next((REPO_ROOT / "streamlit" / "samples").glob("*.jpg"), None),
+        help="smoke: image sent to /predict",
+    )
     args = p.parse_args(argv)
     if args.command == "smoke":
         if not (args.gateway_url and args.app_url):

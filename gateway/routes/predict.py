@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-from enum import Enum
+from enum import StrEnum
 from pathlib import PurePath
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, File, Query, UploadFile
@@ -17,19 +17,26 @@ from gateway.deps import get_app_settings, get_torchserve
 from gateway.errors import ErrorBody, GatewayError
 from gateway.rendering import colour_png, mask_ids, overlay_png
 from gateway.torchserve import TorchServeClient
-from training.image_io import ImageDecodeError, ImageTooLargeError, UnsupportedImageError, open_image, rgb_array
+from roadseg.images import (
+    ImageDecodeError,
+    ImageTooLargeError,
+    UnsupportedImageError,
+    open_image,
+    rgb_array,
+    upright_size,
+)
 
 router = APIRouter(tags=["segmentation"])
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
 
-class MaskFormat(str, Enum):
+class MaskFormat(StrEnum):
     raw = "raw"
     color = "color"
     overlay = "overlay"
 
 
-def _errors(*codes: int) -> dict:
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {
         400: "Empty, truncated or corrupt image.",
         404: "Unknown model or version.",
@@ -62,15 +69,8 @@ def check_image(data: bytes, max_pixels: int, need_pixels: bool) -> tuple[tuple[
     except ImageDecodeError as error:
         raise GatewayError(400, "invalid_image", str(error)) from None
     rgb = rgb_array(image) if need_pixels else None
-    size = (rgb.shape[1], rgb.shape[0]) if rgb is not None else _upright_size(image)
+    size = (rgb.shape[1], rgb.shape[0]) if rgb is not None else upright_size(image)
     return size, rgb
-
-
-def _upright_size(image) -> tuple[int, int]:
-    """(width, height) after EXIF orientation, as the handler will see the image."""
-    orientation = image.getexif().get(0x0112, 1)
-    width, height = image.size
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 @router.post(
@@ -78,9 +78,12 @@ def _upright_size(image) -> tuple[int, int]:
     response_class=StreamingResponse,
     summary="Segment a road image into the 8 Cityscapes categories",
     responses={
-        200: {"content": {"image/png": {}}, "description": "PNG of the input's width and height. raw: 8-bit, "
-              "pixel = category id 0..7 (GET /categories); color: RGB category colours; overlay: input + colours. "
-              "Headers: X-Model-Name, X-Model-Version, X-Inference-Time-Ms."},
+        200: {
+            "content": {"image/png": {}},
+            "description": "PNG of the input's width and height. raw: 8-bit, "
+            "pixel = category id 0..7 (GET /categories); color: RGB category colours; overlay: input + colours. "
+            "Headers: X-Model-Name, X-Model-Version, X-Inference-Time-Ms.",
+        },
         **_errors(400, 404, 413, 415, 422, 502, 503, 504),
     },
 )
@@ -90,19 +93,26 @@ async def predict(
     torchserve: Annotated[TorchServeClient, Depends(get_torchserve)],
     format: Annotated[MaskFormat, Query(description="raw category ids, color, or overlay")] = MaskFormat.raw,
     alpha: Annotated[float, Query(ge=0.0, le=1.0, description="overlay: weight of the colours")] = 0.5,
-    model: Annotated[str | None, Query(pattern=NAME_PATTERN, description="TorchServe model (default: the configured one)")] = None,
-    version: Annotated[str | None, Query(pattern=NAME_PATTERN, description="model version (default: TorchServe's default)")] = None,
+    model: Annotated[
+        str | None, Query(pattern=NAME_PATTERN, description="TorchServe model (default: the configured one)")
+    ] = None,
+    version: Annotated[
+        str | None, Query(pattern=NAME_PATTERN, description="model version (default: TorchServe's default)")
+    ] = None,
 ) -> StreamingResponse:
     data = await read_upload(file, settings.max_upload_bytes)
     (width, height), rgb = await run_in_threadpool(check_image, data, settings.max_pixels, format is MaskFormat.overlay)
     prediction = await torchserve.predict(data, model or settings.model_name, version)
     ids = await run_in_threadpool(mask_ids, prediction.png)
     if ids.shape != (height, width):
-        raise GatewayError(502, "torchserve_error", f"the model server returned a {ids.shape[1]}x{ids.shape[0]} mask "
-                           f"for a {width}x{height} image")
+        raise GatewayError(
+            502,
+            "torchserve_error",
+            f"the model server returned a {ids.shape[1]}x{ids.shape[0]} mask for a {width}x{height} image",
+        )
     if format is MaskFormat.color:
         png = await run_in_threadpool(colour_png, ids)
-    elif format is MaskFormat.overlay:
+    elif format is MaskFormat.overlay and rgb is not None:
         png = await run_in_threadpool(overlay_png, rgb, ids, alpha)
     else:
         png = prediction.png

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -12,7 +12,7 @@ from gateway.config import Settings
 from gateway.deps import get_app_settings, get_torchserve
 from gateway.errors import ErrorBody, GatewayError, error_response
 from gateway.torchserve import TorchServeClient
-from training.categories import CATEGORIES
+from roadseg.categories import CATEGORIES
 
 router = APIRouter(tags=["service"])
 
@@ -45,12 +45,16 @@ class ModelOut(BaseModel):
     versions: list[VersionOut]
 
 
-@router.get("/health", response_model=Health, summary="Gateway up and the default model ready",
-            responses={503: {"model": ErrorBody, "description": "TorchServe down, or no worker of the model ready"}})
+@router.get(
+    "/health",
+    response_model=Health,
+    summary="Gateway up and the default model ready",
+    responses={503: {"model": ErrorBody, "description": "TorchServe down, or no worker of the model ready"}},
+)
 async def health(
     settings: Annotated[Settings, Depends(get_app_settings)],
     torchserve: Annotated[TorchServeClient, Depends(get_torchserve)],
-):
+) -> Health | JSONResponse:
     try:
         description = (await torchserve.describe(settings.model_name))[0]
     except GatewayError as error:
@@ -66,7 +70,11 @@ async def categories() -> list[CategoryOut]:
     return [CategoryOut(id=c.id, name=c.name, color=c.color) for c in CATEGORIES]
 
 
-@router.get("/models", response_model=list[ModelOut], summary="Registered models and versions (TorchServe)",
-            responses={503: {"model": ErrorBody, "description": "TorchServe's management API unreachable"}})
-async def models(torchserve: Annotated[TorchServeClient, Depends(get_torchserve)]) -> list[dict]:
+@router.get(
+    "/models",
+    response_model=list[ModelOut],
+    summary="Registered models and versions (TorchServe)",
+    responses={503: {"model": ErrorBody, "description": "TorchServe's management API unreachable"}},
+)
+async def models(torchserve: Annotated[TorchServeClient, Depends(get_torchserve)]) -> list[dict[str, Any]]:
     return await torchserve.list_models()

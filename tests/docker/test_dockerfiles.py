@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stack.archive import SHIPPED_MODELS, torchserve_models
+from handler.archive import SHIPPED_MODELS, torchserve_models
 from tests.docker.conftest import DOCKER, REPO_ROOT
 
 DOCKERFILES = sorted(DOCKER.glob("*.Dockerfile"))
@@ -47,14 +47,16 @@ def test_slim_multistage_non_root_with_healthcheck(dockerfile):
     users = [args for keyword, args in rows if keyword == "USER"]
     assert users and users[-1] not in ("root", "0")
     assert any(keyword == "HEALTHCHECK" for keyword, _ in rows)
-    final_stage = rows[max(i for i, (k, _) in enumerate(rows) if k == "FROM"):]
+    final_stage = rows[max(i for i, (k, _) in enumerate(rows) if k == "FROM") :]
     assert not any("gcc" in args or "build-essential" in args for _, args in final_stage)
     assert not any(re.search(r"(PASSWORD|SECRET|KEY)=\S", args) for k, args in rows if k == "ENV")
 
 
 ENTRY_POINTS = {
-    "torchserve": (["torchserve", "--start", "--foreground"], "--models " + torchserve_models(
-        [Path(m.archive_name) for m in SHIPPED_MODELS])),  # every shipped version, the default first
+    "torchserve": (
+        ["torchserve", "--start", "--foreground"],
+        "--models " + torchserve_models([Path(m.archive_name) for m in SHIPPED_MODELS]),
+    ),  # every shipped version, the default first
     "gateway": (["uvicorn", "gateway.main:app"], "0.0.0.0"),
     "streamlit": (["streamlit", "run", "streamlit/app.py"], "8501"),
 }

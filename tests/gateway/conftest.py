@@ -16,8 +16,12 @@ MANAGEMENT = "http://torchserve.test:8081"
 
 
 def make_client(**overrides) -> TestClient:
-    values = {"torchserve_inference_url": INFERENCE, "torchserve_management_url": MANAGEMENT,
-              "version_cache_s": 0, **overrides}
+    values = {
+        "torchserve_inference_url": INFERENCE,
+        "torchserve_management_url": MANAGEMENT,
+        "version_cache_s": 0,
+        **overrides,
+    }
     settings = Settings(**values)
     return TestClient(create_app(settings))
 

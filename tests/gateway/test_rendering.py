@@ -4,7 +4,7 @@ import numpy as np
 from PIL import Image
 
 from gateway.rendering import colour_png, overlay_png
-from training.categories import CATEGORY_PALETTE
+from roadseg.categories import CATEGORY_PALETTE
 
 
 def test_colour_png_paints_categories():

@@ -6,17 +6,19 @@ import json
 import time
 
 import httpx
+import numpy as np
 import pytest
 import respx
 
+from roadseg.images import encode_png
 from tests.gateway.conftest import INFERENCE, MANAGEMENT, make_client
 from tests.images import image_bytes
-from training.image_io import encode_png
 
-import numpy as np
-
-REFUSED = {"code": 400, "type": "InvalidKeyException",
-           "message": "Token Authorization failed. Token either incorrect, expired, or not provided correctly"}
+REFUSED = {
+    "code": 400,
+    "type": "InvalidKeyException",
+    "message": "Token Authorization failed. Token either incorrect, expired, or not provided correctly",
+}
 MASK = encode_png(np.ones((77, 101), np.uint8))
 DESCRIBE = [{"modelName": "roadseg", "modelVersion": "1.0", "workers": [{"status": "READY"}]}]
 
@@ -52,14 +54,21 @@ def test_expired_key_is_regenerated_with_the_api_key_and_the_request_retried(tmp
 @pytest.mark.parametrize(
     ("torchserve", "status", "words"),
     [
-        (httpx.Response(503, json={"message": "Model roadseg has no worker to serve inference request"}), 503, "no worker"),
+        (
+            httpx.Response(503, json={"message": "Model roadseg has no worker to serve inference request"}),
+            503,
+            "no worker",
+        ),
         (httpx.Response(507, json={"message": "Out of resources"}), 503, "Out of resources"),
         (httpx.Response(500, json={"message": "Worker died."}), 502, "Worker died"),
         (httpx.Response(404, json={"message": "Model not found"}), 404, "not registered"),
         (httpx.Response(400, json=REFUSED), 503, "key was refused"),
         (httpx.Response(200, content=b"{}", headers={"content-type": "application/json"}), 502, "other than a PNG"),
-        (httpx.Response(200, content=encode_png(np.ones((5, 5), np.uint8)), headers={"content-type": "image/png"}),
-         502, "5x5 mask for a 101x77 image"),
+        (
+            httpx.Response(200, content=encode_png(np.ones((5, 5), np.uint8)), headers={"content-type": "image/png"}),
+            502,
+            "5x5 mask for a 101x77 image",
+        ),
     ],
 )
 @respx.mock
@@ -80,7 +89,9 @@ def test_slow_torchserve_gets_504_after_the_configured_timeout(silent_server):
 
 
 def test_torchserve_down_gets_503():
-    with make_client(torchserve_inference_url="http://127.0.0.1:9", torchserve_management_url="http://127.0.0.1:9") as client:
+    with make_client(
+        torchserve_inference_url="http://127.0.0.1:9", torchserve_management_url="http://127.0.0.1:9"
+    ) as client:
         predict, health, models = post_image(client), client.get("/health"), client.get("/models")
     for response in (predict, health, models):
         assert response.status_code == 503 and "not reachable" in response.json()["message"]
@@ -99,3 +110,45 @@ def test_unknown_route_is_json_404():
     with make_client() as client:
         response = client.get("/nope")
     assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+@respx.mock
+def test_default_version_is_cached_for_its_ttl_then_asked_again(monkeypatch):
+    """Archives whose handler names no version: the gateway asks TorchServe's default, at most once per TTL."""
+    respx.post(f"{INFERENCE}/predictions/roadseg").mock(
+        return_value=httpx.Response(200, content=MASK, headers={"content-type": "image/png"})
+    )
+    describe = respx.get(f"{MANAGEMENT}/models/roadseg").mock(return_value=httpx.Response(200, json=DESCRIBE))
+    now = [1000.0]
+    monkeypatch.setattr("gateway.torchserve.time.monotonic", lambda: now[0])
+    with make_client(version_cache_s=30) as client:
+        first, second = post_image(client), post_image(client)
+        now[0] += 31
+        third = post_image(client)
+    assert [r.headers["x-model-version"] for r in (first, second, third)] == ["1.0"] * 3
+    assert describe.call_count == 2  # once for the first two, again after the TTL
+
+
+@respx.mock
+def test_version_header_is_the_one_torchserve_answered_with_even_when_the_cache_is_stale():
+    """After set-default, TorchServe's answer names the new version; the cached default must not win."""
+    headers = iter([{}, {"x-model-version": "2.0"}])  # an old archive's answer, then one after set-default
+    respx.post(f"{INFERENCE}/predictions/roadseg").mock(
+        side_effect=lambda request: httpx.Response(
+            200, content=MASK, headers={"content-type": "image/png", **next(headers)}
+        )
+    )
+    describe = respx.get(f"{MANAGEMENT}/models/roadseg").mock(return_value=httpx.Response(200, json=DESCRIBE))
+    with make_client(version_cache_s=3600) as client:
+        versions = [post_image(client).headers["x-model-version"] for _ in range(2)]
+    assert versions == ["1.0", "2.0"] and describe.call_count == 1  # the cache said 1.0; TorchServe said 2.0
+
+
+def test_declared_oversized_body_is_refused_by_the_middleware_before_reading():
+    """Only the middleware answers from the declared length alone, and closes the connection."""
+    with make_client(max_upload_bytes=1000) as client:
+        response = client.post(
+            "/predict", content=b"x" * 100_000, headers={"content-type": "multipart/form-data; boundary=b"}
+        )
+    assert response.status_code == 413 and response.json()["error"] == "upload_too_large"
+    assert response.headers["connection"] == "close"

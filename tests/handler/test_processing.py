@@ -16,16 +16,25 @@ def test_prepare_image_resizes_to_the_short_side_and_keeps_the_original_size():
     assert -3 < item.tensor.mean() < 3  # normalised, not 0..255
 
 
+def test_prepare_image_refuses_images_over_the_shared_pixel_limit(monkeypatch):
+    monkeypatch.setenv("ROADSEG_MAX_PIXELS", str(64 * 48 - 1))
+    item = prepare_image(image_bytes("png-rgb", 64, 48), short_side=32)
+    assert item.tensor is None and "64x48 = 3,072 pixels; the limit is 3,071 pixels" in item.error
+    monkeypatch.setenv("ROADSEG_MAX_PIXELS", str(64 * 48))
+    assert prepare_image(image_bytes("png-rgb", 64, 48), short_side=32).error is None
+
+
 def test_prepare_image_reports_bad_bytes_instead_of_raising():
     item = prepare_image(b"", 360, 10**8)
     assert item.tensor is None and "empty" in item.error
 
 
 def test_batches_group_equal_shapes_and_skip_refused_items():
-    items = [prepare_image(image_bytes("png-rgb", w, h), 32, 10**8) for w, h in [(64, 48), (40, 30), (64, 48)]]
-    items.append(prepare_image(b"x", 32, 10**8))
-    groups = batches_by_shape(items)
-    assert sorted(groups.values()) == [[0, 1, 2]] or sorted(map(sorted, groups.values())) == [[0, 2], [1]]
+    # 4:3 and 2:1 images keep different shapes at short side 32: (32, 42) and (32, 64).
+    sizes = [(64, 48), (60, 30), (64, 48), (120, 60)]
+    items = [prepare_image(image_bytes("png-rgb", w, h), 32, 10**8) for w, h in sizes]
+    items.insert(2, prepare_image(b"x", 32, 10**8))
+    assert batches_by_shape(items) == {(3, 32, 42): [0, 3], (3, 32, 64): [1, 4]}
 
 
 def test_run_model_and_mask_png_return_masks_of_each_input_size():
@@ -34,7 +43,7 @@ def test_run_model_and_mask_png_return_masks_of_each_input_size():
     items = [prepare_image(image_bytes("png-rgb", w, h), 32, 10**8) for w, h in sizes] + [prepare_image(b"", 32, 10**8)]
     logits = run_model(model, items, torch.device("cpu"))
     assert logits[-1] is None
-    for item, item_logits, (w, h) in zip(items, logits, sizes):
+    for item, item_logits, (w, h) in zip(items[:-1], logits[:-1], sizes, strict=True):
         mask = Image.open(io.BytesIO(mask_png(item_logits, item.size)))
         assert mask.mode == "L" and mask.size == (w, h)
         assert np.asarray(mask).max() <= 7

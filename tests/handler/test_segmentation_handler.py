@@ -21,17 +21,23 @@ def handler_and_context(tmp_path):
 
 def test_initialize_reads_scale_and_model_from_the_archive(handler_and_context):
     handler, _ = handler_and_context
-    assert handler.short_side == 64 and handler.config["model"] == "unet_mini" and handler.config["version"] == "3.1"
+    assert handler.short_side == 64 and handler.config.model == "unet_mini" and handler.config.version == "3.1"
 
 
 def test_a_batch_with_one_bad_image_refuses_only_that_request(handler_and_context):
     handler, (model_dir, manifest) = handler_and_context
     context = torchserve_context(model_dir, manifest, 3)
-    batch = [{"body": bytearray(image_bytes("png-rgb", 90, 60))}, {"data": b"garbage"},
-             {"file": image_bytes("jpeg", 30, 50)}]
+    batch = [
+        {"body": bytearray(image_bytes("png-rgb", 90, 60))},
+        {"data": b"garbage"},
+        {"file": image_bytes("jpeg", 30, 50)},
+    ]
     outputs = handler.handle(batch, context)
     assert len(outputs) == 3
-    assert context.get_response_status(1) == (400, "the file is not an image that can be read (supported: PNG, JPEG, WebP, BMP, TIFF)")
+    assert context.get_response_status(1) == (
+        400,
+        "the file is not an image that can be read (supported: PNG, JPEG, WebP, BMP, TIFF)",
+    )
     assert context.get_response_content_type(1) == "application/json"
     assert json.loads(outputs[1])["type"] == "InvalidImage"
     for index, size in ((0, (90, 60)), (2, (30, 50))):

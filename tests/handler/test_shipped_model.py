@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from stack.archive import SHIPPED_MODELS, ensure_archives
+from handler.archive import SHIPPED_MODELS, ensure_archives
+from roadseg.categories import category_ids_from_camvid_classes
 from tests.handler.conftest import load_handler, torchserve_context
-from training.categories import category_ids_from_camvid_classes
 from training.metrics import ConfusionMatrix
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "camvid_val"
@@ -57,10 +57,11 @@ def test_shipped_version_segments_camvid_val_above_its_floor(archives, index, tm
     version = SHIPPED_MODELS[index].version
     handler, model_dir, manifest = load_handler(archives[index], tmp_path)
     assert manifest["model"]["modelVersion"] == version and manifest["model"]["modelName"] == "roadseg"
-    assert handler.config["model"] == "vgg16_unet"
+    assert handler.config.model == "vgg16_unet"
     metrics = fixture_metrics(handler, model_dir, manifest)
     measured = {"miou": metrics["miou"], **{c: v["iou"] for c, v in metrics["per_category"].items()}}
-    print(f"version {version} on the six fixture images: " + ", ".join(
-        f"{k} {measured[k]:.4f}" for k in FLOORS[version]))
+    print(
+        f"version {version} on the six fixture images: " + ", ".join(f"{k} {measured[k]:.4f}" for k in FLOORS[version])
+    )
     for key, floor in FLOORS[version].items():
         assert measured[key] >= floor, f"version {version}: {key} IoU {measured[key]:.3f} fell below {floor}"

@@ -12,6 +12,7 @@ import pytest
 
 from gateway import admin
 from gateway.config import Settings
+from handler.archive import ServingOptions
 from stack.processes import TorchServePorts, gateway_env, start_gateway, start_torchserve, stop, wait_for
 from tests.archives import build_constant_archive
 
@@ -42,21 +43,28 @@ class Stack:
 def stack(tmp_path_factory) -> Stack:
     root = tmp_path_factory.mktemp("stack")
     store = root / "model_store"
-    build_constant_archive(store, V1_CATEGORY, "1.0", "roadseg_v1.mar")
-    build_constant_archive(store, V2_CATEGORY, "2.0", "roadseg_v2.mar")
+    # A batch delay long enough for concurrent requests to share a batch (the batching test reads the log).
+    options = ServingOptions(batch_size=4, max_batch_delay_ms=100)
+    build_constant_archive(store, V1_CATEGORY, "1.0", "roadseg_v1.mar", options)
+    build_constant_archive(store, V2_CATEGORY, "2.0", "roadseg_v2.mar", options)
     ports = TorchServePorts(free_port(), free_port(), free_port())
     workdir = root / "torchserve"
     # The operator's choice for this test: the model API is on so that admin can register version 2.0.
-    torchserve = start_torchserve(workdir, store, ports, models="roadseg=roadseg_v1.mar", enable_model_api=True)
-    settings = Settings(torchserve_inference_url=ports.url("inference"),
-                        torchserve_management_url=ports.url("management"),
-                        torchserve_key_file=workdir / "key_file.json")
+    limits = {"ROADSEG_MAX_PIXELS": str(MAX_PIXELS)}  # one knob, read by the gateway and the handler
+    torchserve = start_torchserve(
+        workdir, store, ports, models="roadseg=roadseg_v1.mar", enable_model_api=True, extra_env=limits
+    )
+    settings = Settings(
+        torchserve_inference_url=ports.url("inference"),
+        torchserve_management_url=ports.url("management"),
+        torchserve_key_file=workdir / "key_file.json",
+    )
     gateway_port = free_port()
     env = {
         **gateway_env(ports, workdir),
         "GATEWAY_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
-        "GATEWAY_MAX_PIXELS": str(MAX_PIXELS),
-        "GATEWAY_VERSION_CACHE_S": "0",
+        **limits,
+        "GATEWAY_VERSION_CACHE_S": "60",  # cached: X-Model-Version must still follow set-default
     }
     gateway = start_gateway(gateway_port, env, root / "gateway.log")
     url = f"http://127.0.0.1:{gateway_port}"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import io
+import re
+import socket
+import time
 
 import httpx
 import numpy as np
@@ -10,15 +14,26 @@ import pytest
 from PIL import Image
 
 from gateway import admin
+from roadseg.categories import CATEGORY_PALETTE
 from stack.processes import stop
 from tests.images import UPRIGHT_SIZE, decompression_bomb, gradient_rgb, image_bytes
 from tests.integration.conftest import MAX_UPLOAD_BYTES, V1_CATEGORY, V2_CATEGORY, key_file
-from training.categories import CATEGORY_PALETTE
 
 pytestmark = pytest.mark.integration
 
-KINDS = ["png-rgb", "png-rgba", "png-gray", "png-palette", "png-16bit", "jpeg", "jpeg-cmyk",
-         "jpeg-exif-rotated", "webp", "bmp", "tiff"]
+KINDS = [
+    "png-rgb",
+    "png-rgba",
+    "png-gray",
+    "png-palette",
+    "png-16bit",
+    "jpeg",
+    "jpeg-cmyk",
+    "jpeg-exif-rotated",
+    "webp",
+    "bmp",
+    "tiff",
+]
 
 
 def png(response: httpx.Response) -> Image.Image:
@@ -65,15 +80,26 @@ def test_color_and_overlay_formats(stack):
     assert overlay.mode == "RGB" and np.abs(np.asarray(overlay).astype(float) - expected).max() <= 1
 
 
+def batch_sizes(stack) -> list[int]:
+    """The batch sizes the handler logged so far (TorchServe's model_log)."""
+    log = stack.workdir / "logs" / "model_log.log"
+    text = log.read_text() if log.exists() else ""
+    return [int(m) for m in re.findall(r"batch of (\d+) request", text)]
+
+
 def test_concurrent_requests_are_batched_and_each_gets_its_own_mask(stack):
     sizes = [(64 + i, 48 + i) for i in range(8)]
-    with httpx.Client(base_url=stack.url, timeout=60) as client:
-        import concurrent.futures as cf
-
-        with cf.ThreadPoolExecutor(8) as pool:
-            responses = list(pool.map(
-                lambda s: client.post("/predict", files={"file": ("x.png", image_bytes("png-rgb", *s))}), sizes))
+    before = len(batch_sizes(stack))
+    with httpx.Client(base_url=stack.url, timeout=60) as client, cf.ThreadPoolExecutor(8) as pool:
+        responses = list(
+            pool.map(lambda s: client.post("/predict", files={"file": ("x.png", image_bytes("png-rgb", *s))}), sizes)
+        )
     assert [png(r).size for r in responses] == sizes
+    deadline = time.monotonic() + 10  # the worker's log reaches the file shortly after the answers
+    while sum(batch_sizes(stack)[before:]) < len(sizes) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    batches = batch_sizes(stack)[before:]
+    assert sum(batches) == len(sizes) and max(batches) > 1, f"batches formed: {batches}"
 
 
 def test_models_lists_both_versions_and_version_routes(stack):
@@ -135,20 +161,27 @@ def test_bad_uploads_get_a_clear_json_error(stack, upload, status, words):
 
 def test_wrong_field_name_is_422(stack):
     with stack.client() as client:
-        assert_error(client.post("/predict", files={"image": ("x.png", image_bytes("png-rgb"))}), 422,
-                     "field named 'file'")
+        assert_error(
+            client.post("/predict", files={"image": ("x.png", image_bytes("png-rgb"))}), 422, "field named 'file'"
+        )
 
 
 def test_unknown_version_is_404(stack):
     with stack.client() as client:
-        assert_error(client.post("/predict?version=9.9", files={"file": ("x.png", image_bytes("png-rgb"))}), 404,
-                     "version '9.9' is not registered")
+        assert_error(
+            client.post("/predict?version=9.9", files={"file": ("x.png", image_bytes("png-rgb"))}),
+            404,
+            "version '9.9' is not registered",
+        )
 
 
 def test_a_rotated_key_is_picked_up_from_the_key_file(stack):
     before = key_file(stack)["inference"]["key"]
-    httpx.get(f"{stack.settings.torchserve_management_url}/token", params={"type": "inference"},
-              headers={"Authorization": f"Bearer {key_file(stack)['API']['key']}"}).raise_for_status()
+    httpx.get(
+        f"{stack.settings.torchserve_management_url}/token",
+        params={"type": "inference"},
+        headers={"Authorization": f"Bearer {key_file(stack)['API']['key']}"},
+    ).raise_for_status()
     assert key_file(stack)["inference"]["key"] != before
     with stack.client() as client:
         assert client.post("/predict", files={"file": ("x.png", image_bytes("png-rgb"))}).status_code == 200
@@ -161,10 +194,37 @@ def test_torchserve_does_not_publish_its_apis_without_a_key(stack):
 
 
 def test_declared_oversized_upload_is_refused_before_it_is_read(stack):
-    body = b"\x89PNG" + b"\x00" * (MAX_UPLOAD_BYTES * 2)
-    with stack.client() as client:
-        response = client.post("/predict", files={"file": ("huge.png", body)})
-    assert_error(response, 413, "larger than the 4 MiB limit")
+    """Headers declaring a huge body, then silence: only the early check can answer (the body never comes)."""
+    host, port = stack.url.removeprefix("http://").split(":")
+    declared = MAX_UPLOAD_BYTES * 4
+    head = (
+        f"POST /predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {declared}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=15) as sock:
+        sock.sendall(head + b"--b\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert b"larger than the 4 MiB limit" in rest and b"connection: close" in rest.lower()
+
+
+def test_torchserve_refuses_images_over_the_shared_pixel_limit_too(stack):
+    """ROADSEG_MAX_PIXELS reaches the handler: called directly, TorchServe refuses what the gateway refuses."""
+    data = image_bytes("png-rgb", 3000, 2000)  # 6 M pixels > 5 M
+    token = key_file(stack)["inference"]["key"]
+    response = httpx.post(
+        f"{stack.settings.torchserve_inference_url}/predictions/roadseg",
+        content=data,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert response.status_code == 400 and "the limit is 5,000,000 pixels" in response.text
 
 
 def test_health_is_green_then_503_when_torchserve_stops(stack):
@@ -174,6 +234,4 @@ def test_health_is_green_then_503_when_torchserve_stops(stack):
         assert health.status_code == 200 and health.json()["version"] == "1.0"
         stop(stack.torchserve)
         assert_error(client.get("/health"), 503, "not reachable")
-        assert_error(client.post("/predict", files={"file": ("x.png", image_bytes("png-rgb"))}), 503,
-                     "not reachable")
-
+        assert_error(client.post("/predict", files={"file": ("x.png", image_bytes("png-rgb"))}), 503, "not reachable")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import zipfile
 
 import httpx
 import numpy as np
@@ -11,19 +10,45 @@ import pytest
 import respx
 from streamlit.testing.v1 import AppTest
 
+from roadseg.categories import CATEGORIES
+from roadseg.images import encode_png
 from tests.images import image_bytes
 from tests.streamlit.conftest import APP_FILE
-from training.categories import CATEGORIES
-from training.image_io import encode_png
 
 GATEWAY = "http://gateway.test"
 CATEGORY_JSON = [{"id": c.id, "name": c.name, "color": list(c.color)} for c in CATEGORIES]
-ONE_VERSION = [{"name": "roadseg", "default_version": "1.0",
-                "versions": [{"version": "1.0", "is_default": True, "archive": "roadseg.mar", "batch_size": 4,
-                              "workers": 1, "workers_ready": 1}]}]
-TWO_VERSIONS = [{**ONE_VERSION[0], "versions": ONE_VERSION[0]["versions"] + [
-    {"version": "2.0", "is_default": False, "archive": "roadseg_v2.mar", "batch_size": 4, "workers": 1,
-     "workers_ready": 1}]}]
+ONE_VERSION = [
+    {
+        "name": "roadseg",
+        "default_version": "1.0",
+        "versions": [
+            {
+                "version": "1.0",
+                "is_default": True,
+                "archive": "roadseg.mar",
+                "batch_size": 4,
+                "workers": 1,
+                "workers_ready": 1,
+            }
+        ],
+    }
+]
+TWO_VERSIONS = [
+    {
+        **ONE_VERSION[0],
+        "versions": ONE_VERSION[0]["versions"]
+        + [
+            {
+                "version": "2.0",
+                "is_default": False,
+                "archive": "roadseg_v2.mar",
+                "batch_size": 4,
+                "workers": 1,
+                "workers_ready": 1,
+            }
+        ],
+    }
+]
 
 
 def mask_for(request: httpx.Request) -> httpx.Response:
@@ -37,9 +62,16 @@ def mask_for(request: httpx.Request) -> httpx.Response:
     ids = np.full((height, width), 1, np.uint8)
     ids[: height // 2] = 5
     version = request.url.params.get("version", "1.0")
-    return httpx.Response(200, content=encode_png(ids), headers={
-        "content-type": "image/png", "x-model-name": "roadseg", "x-model-version": version,
-        "x-inference-time-ms": "42.0"})
+    return httpx.Response(
+        200,
+        content=encode_png(ids),
+        headers={
+            "content-type": "image/png",
+            "x-model-name": "roadseg",
+            "x-model-version": version,
+            "x-inference-time-ms": "42.0",
+        },
+    )
 
 
 @pytest.fixture
@@ -50,6 +82,11 @@ def gateway(monkeypatch):
         mock.get("/models").respond(json=ONE_VERSION)
         mock.post("/predict").mock(side_effect=mask_for)
         yield mock
+
+
+def calls(gateway: respx.MockRouter) -> list[str]:
+    """Every request the page sent to the gateway, in order."""
+    return [f"{call.request.method} {call.request.url.path}" for call in gateway.calls]
 
 
 def run_app() -> AppTest:
@@ -68,7 +105,7 @@ def test_sample_image_is_segmented_and_shown(gateway):
     assert len(app.get("vega_lite_chart")) == 1  # category shares
     labels = [b.label for b in app.get("download_button")]
     assert labels == ["Download mask (category ids, PNG)", "Download colour mask (PNG)"]
-    assert gateway.routes[2].call_count == 1
+    assert calls(gateway) == ["GET /categories", "GET /models", "POST /predict"]  # two page runs, one of each
 
 
 def test_uploaded_image_is_segmented_once_across_reruns(gateway):
@@ -76,8 +113,9 @@ def test_uploaded_image_is_segmented_once_across_reruns(gateway):
     app.file_uploader(key="single_upload").set_value(("road.png", image_bytes("png-rgb", 64, 48), "image/png")).run()
     assert not app.exception and not app.error
     assert [m.value for m in app.metric][:2] == ["roadseg", "1.0"]
-    app.slider(key="opacity").set_value(0.8).run()  # a slider change reuses the mask
-    assert gateway.routes[2].call_count == 1
+    app.slider(key="opacity").set_value(0.8).run()  # a slider change reuses the mask and the service info
+    app.slider(key="opacity").set_value(0.3).run()
+    assert calls(gateway) == ["GET /categories", "GET /models", "POST /predict"]
 
 
 def test_gateway_down_shows_a_message_and_the_page_recovers(gateway):
@@ -113,15 +151,30 @@ def test_version_can_be_chosen_when_several_are_registered(gateway):
     app.radio(key="source").set_value("Sample").run()
     assert [m.value for m in app.metric][1] == "2.0"
     assert gateway.routes[2].calls.last.request.url.params["version"] == "2.0"
+    assert calls(gateway) == ["GET /categories", "GET /models", "POST /predict"]
+
+
+def test_refresh_fetches_the_model_list_again(gateway):
+    app = run_app()
+    assert not app.selectbox  # one version: no choice
+    gateway.get("/models").respond(json=TWO_VERSIONS)
+    app.run()
+    assert not app.selectbox  # still this session's list
+    app.button(key="refresh_models").click().run()
+    assert not app.exception and app.selectbox(key="model_version").options == ["roadseg 1.0 (default)", "roadseg 2.0"]
+    assert calls(gateway) == ["GET /categories", "GET /models", "GET /categories", "GET /models"]
 
 
 def test_batch_segments_several_images_into_one_zip(gateway):
     app = run_app()
-    files = [("a.png", image_bytes("png-rgb", 40, 30), "image/png"), ("b.jpg", image_bytes("jpeg", 50, 20), "image/jpeg"),
-             ("a.png", image_bytes("png-gray", 30, 30), "image/png")]
+    files = [
+        ("a.png", image_bytes("png-rgb", 40, 30), "image/png"),
+        ("b.jpg", image_bytes("jpeg", 50, 20), "image/jpeg"),
+        ("a.png", image_bytes("png-gray", 30, 30), "image/png"),
+    ]
     app.file_uploader(key="batch_upload").set_value(files).run()
     app.button(key="segment_all").click().run()
     assert not app.exception
     assert "3 mask(s) ready" in app.success[0].value
     assert [b.label for b in app.get("download_button") if b.label.endswith("(ZIP)")] == ["Download all masks (ZIP)"]
-    assert gateway.routes[2].call_count == 3
+    assert calls(gateway) == ["GET /categories", "GET /models"] + ["POST /predict"] * 3

@@ -2,10 +2,9 @@ import io
 import zipfile
 
 import numpy as np
-from PIL import Image
-
 from app_masks import category_shares, colour_mask, masks_zip, overlay
 from app_settings import AppSettings
+from PIL import Image
 
 CATEGORIES = [{"id": 0, "name": "void", "color": [0, 0, 0]}, {"id": 5, "name": "sky", "color": [70, 130, 180]}]
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from roadseg.categories import NUM_CATEGORIES, category_ids_from_camvid_classes
 from tests.training.helpers import quick_train_argv
 from training import train
-from training.categories import NUM_CATEGORIES, category_ids_from_camvid_classes
 from training.class_weights import category_frequencies, class_weights, median_frequency_weights
 
 # Two 2x2 label images over 4 classes: class 0 in the first only, 1 in both, 2 in the second, 3 nowhere.
@@ -27,13 +27,20 @@ def test_median_frequency_weights_by_hand():
 
 
 def test_the_run_computes_its_weights_from_the_training_split_and_stores_them(camvid_root, tmp_path):
-    summary = train.main(train.get_args_parser().parse_args(
-        quick_train_argv(camvid_root, tmp_path / "run", "--class-weights", "median_freq", epochs=1)))
-    train_masks = [category_ids_from_camvid_classes(np.asarray(Image.open(p)))
-                   for p in sorted((camvid_root / "trainannot").glob("*.png"))]
+    summary = train.main(
+        train.get_args_parser().parse_args(
+            quick_train_argv(camvid_root, tmp_path / "run", "--class-weights", "median_freq", epochs=1)
+        )
+    )
+    train_masks = [
+        category_ids_from_camvid_classes(np.asarray(Image.open(p)))
+        for p in sorted((camvid_root / "trainannot").glob("*.png"))
+    ]
     expected = class_weights(train_masks, NUM_CATEGORIES, "median_freq")
     assert summary["class_weighting"] == "median_freq"
     assert summary["class_weights"] == pytest.approx(expected, abs=1e-4)
-    val_only = [category_ids_from_camvid_classes(np.asarray(Image.open(p)))
-                for p in sorted((camvid_root / "valannot").glob("*.png"))]
+    val_only = [
+        category_ids_from_camvid_classes(np.asarray(Image.open(p)))
+        for p in sorted((camvid_root / "valannot").glob("*.png"))
+    ]
     assert summary["class_weights"] != pytest.approx(class_weights(val_only, NUM_CATEGORIES, "median_freq"), abs=1e-4)

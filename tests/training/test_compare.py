@@ -31,15 +31,31 @@ def test_per_category_table_of_pilots(camvid_root, tmp_path):
     runs = []
     for weighting in ("none", "median_freq"):
         out = tmp_path / weighting
-        train.main(train.get_args_parser().parse_args(
-            quick_train_argv(camvid_root, out, "--class-weights", weighting, "--loss", "ce_lovasz", epochs=1)))
+        train.main(
+            train.get_args_parser().parse_args(
+                quick_train_argv(camvid_root, out, "--class-weights", weighting, "--loss", "ce_lovasz", epochs=1)
+            )
+        )
         runs.append(out)
     output = tmp_path / "pilots"
-    rows = compare.main(compare.get_args_parser().parse_args(
-        ["--runs", *map(str, runs), "--output", str(output), "--per-category", "--latency-runs", "0",
-         "--latency-size", "48", "64"]))
+    rows = compare.main(
+        compare.get_args_parser().parse_args(
+            [
+                "--runs",
+                *map(str, runs),
+                "--output",
+                str(output),
+                "--per-category",
+                "--latency-runs",
+                "0",
+                "--latency-size",
+                "48",
+                "64",
+            ]
+        )
+    )
     assert [r["class_weighting"] for r in rows] == ["none", "median_freq"]
-    for row, run in zip(rows, runs):
+    for row, run in zip(rows, runs, strict=True):
         per_category = json.loads((run / "summary.json").read_text())["per_category_iou"]
         assert row["human"] == round(per_category["human"], 3) and "void" not in row
         assert row["cpu_ms"] == "n/a" and row["loss"] == "CE + Lovász"

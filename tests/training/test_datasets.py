@@ -3,8 +3,8 @@ import pytest
 import torch
 from PIL import Image
 
+from roadseg.categories import CAMVID_CLASS_TO_CATEGORY_ID
 from tests.conftest import CITYSCAPES_FIXTURE_LABELS
-from training.categories import CAMVID_CLASS_TO_CATEGORY_ID
 from training.datasets import build_dataset
 
 

@@ -8,7 +8,9 @@ def test_combined_loss_is_ce_plus_dice():
     torch.manual_seed(0)
     logits, target = torch.randn(2, 8, 9, 11), torch.randint(0, 8, (2, 9, 11))
     combined = build_loss("ce_dice")(logits, target)
-    assert combined.item() == pytest.approx(build_loss("ce")(logits, target).item() + build_loss("dice")(logits, target).item())
+    assert combined.item() == pytest.approx(
+        build_loss("ce")(logits, target).item() + build_loss("dice")(logits, target).item()
+    )
 
 
 def test_losses_are_lower_for_the_right_answer():
@@ -37,7 +39,8 @@ def test_ohem_averages_the_hard_pixels_only():
     assert ohem.item() == pytest.approx(pixel[0, 0, :2].mean().item())
     # With a floor of half the pixels, the 8 hardest are kept.
     assert OhemCrossEntropy(min_kept_share=0.5)(logits, target).item() == pytest.approx(
-        pixel.flatten().topk(8).values.mean().item())
+        pixel.flatten().topk(8).values.mean().item()
+    )
 
 
 def test_class_weights_weight_the_ce_term():
@@ -50,14 +53,14 @@ def test_class_weights_weight_the_ce_term():
 
 @pytest.mark.parametrize("name", ["ohem_dice", "ce_lovasz", "lovasz"])
 def test_each_new_loss_decreases_when_a_model_trains_on_it(name, camvid_root):
-    from training.categories import NUM_CATEGORIES
+    from roadseg.categories import NUM_CATEGORIES
     from training.datasets import build_dataset
     from training.models import build_model
     from training.presets import EvalPreset
 
     torch.manual_seed(0)
     dataset = build_dataset("camvid", camvid_root, "train", EvalPreset(48))
-    images, masks = map(torch.stack, zip(*(dataset[i] for i in range(4))))
+    images, masks = map(torch.stack, zip(*(dataset[i] for i in range(4)), strict=True))
     model = build_model("unet_mini", width=0.5)
     loss_fn = build_loss(name, torch.linspace(0.5, 2.0, NUM_CATEGORIES))
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)

@@ -2,7 +2,8 @@ import numpy as np
 import torch
 from torchvision import tv_tensors
 
-from training.presets import MEAN, STD, EvalPreset, TrainPreset, resized_size_for_short_side
+from roadseg.preprocessing import MEAN, STD, model_input
+from training.presets import EvalPreset, TrainPreset
 
 STEP = 30  # pattern: every pixel's red value is STEP * its category id
 
@@ -59,13 +60,10 @@ def test_mask_uses_nearest_resampling():
         assert set(mask.unique().tolist()) <= set(range(8))  # no blended ids
 
 
-def test_eval_preset_resizes_image_keeps_mask():
+def test_eval_preset_prepares_the_image_as_serving_does_and_keeps_the_mask():
     image, mask = pattern(96, 128)
     out_image, out_mask = EvalPreset(short_side=48)(image, mask)
     assert out_image.shape == (3, 48, 64) and out_image.dtype == torch.float32
+    served = model_input(image.permute(1, 2, 0).numpy(), 48)  # what the handler feeds the model
+    assert np.array_equal(out_image.numpy(), served)
     assert torch.equal(out_mask, mask.as_subclass(torch.Tensor).long())
-
-
-def test_resized_size_keeps_aspect_ratio():
-    assert resized_size_for_short_side(1024, 2048, 360) == (360, 720)
-    assert resized_size_for_short_side(4032, 3024, 360) == (480, 360)

@@ -1,4 +1,8 @@
 import json
+import math
+
+import pytest
+import torch
 
 from tests.training.helpers import quick_train_argv
 from training import train
@@ -23,8 +27,9 @@ def test_two_epochs_on_the_fixture_lower_the_loss(camvid_root, tmp_path):
 def test_early_stopping_ends_the_run(camvid_root, tmp_path):
     out = tmp_path / "run"
     # Any improvement under 100 does not count: epoch 1 sets the best, epoch 2 exhausts patience 1.
-    summary = run(quick_train_argv(camvid_root, out, "--monitor", "val_loss", "--patience", "1",
-                                   "--min-delta", "100", epochs=6))
+    summary = run(
+        quick_train_argv(camvid_root, out, "--monitor", "val_loss", "--patience", "1", "--min-delta", "100", epochs=6)
+    )
     assert summary["stopped_early"] and summary["epochs_run"] == 2 and summary["best_epoch"] == 1
 
 
@@ -35,3 +40,46 @@ def test_resume_continues_from_the_last_checkpoint(camvid_root, tmp_path):
     history = json.loads((out / "history.json").read_text())
     assert [row["epoch"] for row in history] == [1, 2]
     assert summary["epochs_run"] == 2
+
+
+def learning_rates(schedule: str, epochs: int = 2, steps: int = 5, warmup: float = 1.0) -> list[float]:
+    args = train.get_args_parser().parse_args(
+        [
+            "--model",
+            "unet_mini",
+            "--dataset",
+            "camvid",
+            "--data-root",
+            ".",
+            "--output",
+            ".",
+            "--lr",
+            "1.0",
+            "--epochs",
+            str(epochs),
+            "--lr-schedule",
+            schedule,
+            "--warmup-epochs",
+            str(warmup),
+        ]
+    )
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=args.lr)
+    scheduler = train.build_scheduler(args, optimizer, steps)
+    rates = []
+    for _ in range(epochs * steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_schedule_warms_up_linearly_then_decays_polynomially():
+    rates = learning_rates("poly")  # 5 warm-up steps, then 5 decay steps
+    assert rates[:5] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+    assert rates[5:] == pytest.approx([(1 - k / 5) ** 0.9 for k in range(5)])
+
+
+def test_cosine_and_constant_schedules_after_the_warm_up():
+    cosine = learning_rates("cosine")
+    assert cosine[5:] == pytest.approx([0.5 * (1 + math.cos(math.pi * k / 5)) for k in range(5)])
+    assert learning_rates("constant", warmup=0) == pytest.approx([1.0] * 10)

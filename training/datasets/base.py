@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sized
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import tv_tensors
 
-from training.image_io import decode_image
+from roadseg.images import decode_image
 
 Transform = Callable[[tv_tensors.Image, tv_tensors.Mask], tuple[torch.Tensor, torch.Tensor]]
 
@@ -19,7 +20,9 @@ Transform = Callable[[tv_tensors.Image, tv_tensors.Mask], tuple[torch.Tensor, to
 class LabelledImages(Dataset):
     """Yields (image, mask of category ids 0..7) through `transforms`, or as uint8 tensors without them."""
 
-    def __init__(self, pairs: list[tuple[Path, Path]], label_to_category: np.ndarray, transforms: Transform | None = None):
+    def __init__(
+        self, pairs: list[tuple[Path, Path]], label_to_category: np.ndarray, transforms: Transform | None = None
+    ):
         if not pairs:
             raise FileNotFoundError("no image/label pairs found")
         self.pairs = pairs
@@ -59,7 +62,9 @@ class LabelledImages(Dataset):
         image = tv_tensors.Image(torch.from_numpy(rgb).permute(2, 0, 1))
         mask = tv_tensors.Mask(torch.from_numpy(self._read_labels(label_path)))
         if mask.shape != image.shape[-2:]:
-            raise ValueError(f"{label_path}: label size {tuple(mask.shape)} differs from image size {tuple(image.shape[-2:])}")
+            raise ValueError(
+                f"{label_path}: label size {tuple(mask.shape)} differs from image size {tuple(image.shape[-2:])}"
+            )
         return image, mask
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,3 +72,10 @@ class LabelledImages(Dataset):
         if self.transforms is None:
             return image.as_subclass(torch.Tensor), mask.as_subclass(torch.Tensor)
         return self.transforms(image, mask)
+
+
+def size_of(dataset: Dataset[Any]) -> int:
+    """len() of a map-style dataset (torch's Dataset type does not promise one)."""
+    if not isinstance(dataset, Sized):
+        raise TypeError(f"{type(dataset).__name__} has no length")
+    return len(dataset)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training.categories import CAMVID_CLASS_TO_CATEGORY_ID
+from roadseg.categories import CAMVID_CLASS_TO_CATEGORY_ID
 from training.datasets.base import LabelledImages, Transform
 
 SPLITS = ("train", "val", "test")

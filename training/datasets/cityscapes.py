@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training.categories import CITYSCAPES_LABEL_ID_TO_CATEGORY_ID
+from roadseg.categories import CITYSCAPES_LABEL_ID_TO_CATEGORY_ID
 from training.datasets.base import LabelledImages, Transform
 
 SPLITS = ("train", "val", "test")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from training.categories import NUM_CATEGORIES
+from roadseg.categories import NUM_CATEGORIES
 from training.models.base import SegmentationModel
 
 __all__ = ["MODEL_REGISTRY", "SegmentationModel", "build_model", "display_name"]

@@ -20,7 +20,9 @@ class SegmentationModel(nn.Module):
 
     @property
     def encoder(self) -> nn.Module:
-        return self.net.encoder
+        encoder = self.net.encoder
+        assert isinstance(encoder, nn.Module)
+        return encoder
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.ndim != 4 or images.shape[1] != 3:

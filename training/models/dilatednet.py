@@ -13,7 +13,7 @@ from torch import nn
 from torchvision.models.vgg import make_layers
 
 # VGG16 up to conv4_3, pool4 removed; conv5 follows, dilated.
-VGG16_CONFIG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
+VGG16_CONFIG: list[int | str] = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
 CONTEXT_DILATIONS = (1, 1, 2, 4, 8, 16, 1)
 
 
@@ -29,9 +29,9 @@ def _conv_bn_relu(in_ch: int, out_ch: int, kernel: int, dilation: int) -> list[n
 class DilatedFrontEnd(nn.Module):
     def __init__(self, width: float = 1.0, fc_channels: int = 1024):
         super().__init__()
-        config = [v if v == "M" else max(8, round(v * width)) for v in VGG16_CONFIG]
+        config: list[int | str] = [v if isinstance(v, str) else max(8, round(v * width)) for v in VGG16_CONFIG]
         self.features = make_layers(config, batch_norm=True)  # conv1..conv4, pool1..pool3: stride 8
-        conv5_ch = config[-1]
+        conv5_ch = int(config[-1])
         conv5 = []
         for _ in range(3):
             conv5 += _conv_bn_relu(conv5_ch, conv5_ch, 3, dilation=2)

@@ -20,9 +20,7 @@ def _double_conv(in_ch: int, out_ch: int) -> nn.Sequential:
 class UNetMiniEncoder(nn.Module):
     def __init__(self, widths: list[int]):
         super().__init__()
-        self.stages = nn.ModuleList(
-            [_double_conv(3 if i == 0 else widths[i - 1], w) for i, w in enumerate(widths)]
-        )
+        self.stages = nn.ModuleList([_double_conv(3 if i == 0 else widths[i - 1], w) for i, w in enumerate(widths)])
         self.pool = nn.MaxPool2d(2)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -46,6 +44,6 @@ class UNetMini(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         *skips, x = self.encoder(x)
-        for up, decode, skip in zip(self.ups, self.decoders, reversed(skips)):
+        for up, decode, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
             x = decode(torch.cat([up(x), skip], dim=1))
         return self.head(x)

@@ -1,14 +1,21 @@
 import numpy as np
 import pytest
-
-from tests.images import decompression_bomb, encode, image_bytes
-from training.image_io import ImageDecodeError, ImageTooLargeError, UnsupportedImageError, decode_image
-
 from PIL import Image
 
+from roadseg.images import (
+    ImageDecodeError,
+    ImageTooLargeError,
+    UnsupportedImageError,
+    decode_image,
+    open_image,
+    upright_size,
+)
+from tests.images import decompression_bomb, encode, image_bytes
 
-@pytest.mark.parametrize("kind", ["png-rgb", "png-rgba", "png-gray", "png-palette", "png-16bit", "jpeg",
-                                  "jpeg-cmyk", "webp", "bmp", "tiff"])
+
+@pytest.mark.parametrize(
+    "kind", ["png-rgb", "png-rgba", "png-gray", "png-palette", "png-16bit", "jpeg", "jpeg-cmyk", "webp", "bmp", "tiff"]
+)
 def test_every_mode_decodes_to_rgb_uint8(kind):
     rgb = decode_image(image_bytes(kind, 101, 77))
     assert rgb.shape == (77, 101, 3) and rgb.dtype == np.uint8
@@ -23,6 +30,13 @@ def test_16bit_is_scaled_not_clipped():
 
 def test_exif_orientation_is_applied():
     assert decode_image(image_bytes("jpeg-exif-rotated", 101, 77)).shape == (101, 77, 3)
+
+
+def test_upright_size_agrees_with_the_decoded_pixels():
+    for kind in ("jpeg-exif-rotated", "jpeg"):
+        data = image_bytes(kind, 101, 77)
+        height, width = decode_image(data).shape[:2]
+        assert upright_size(open_image(data)) == (width, height)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import numpy as np
 
-from training.categories import (
+from roadseg.categories import (
     CAMVID_CLASS_TO_CATEGORY_ID,
     CATEGORIES,
     CATEGORY_PALETTE,
@@ -11,8 +11,14 @@ from training.categories import (
 
 def test_categories_are_the_official_eight_in_id_order():
     assert [(c.id, c.name) for c in CATEGORIES] == [
-        (0, "void"), (1, "flat"), (2, "construction"), (3, "object"),
-        (4, "nature"), (5, "sky"), (6, "human"), (7, "vehicle"),
+        (0, "void"),
+        (1, "flat"),
+        (2, "construction"),
+        (3, "object"),
+        (4, "nature"),
+        (5, "sky"),
+        (6, "human"),
+        (7, "vehicle"),
     ]
 
 
@@ -39,3 +45,18 @@ def test_colorize_paints_each_id_with_its_colour():
     rgb = colorize(ids)
     assert rgb.shape == (2, 2, 3) and rgb.dtype == np.uint8
     assert (rgb[1, 0] == CATEGORY_PALETTE[5]).all()
+
+
+def test_static_table_matches_the_official_cityscapes_label_table():
+    """The runtime images do without cityscapesscripts; this keeps the written-out table honest."""
+    from cityscapesscripts.helpers.labels import labels
+
+    official = {label.id: label for label in labels if label.id >= 0}
+    assert CITYSCAPES_LABEL_ID_TO_CATEGORY_ID[: len(official)].tolist() == [
+        official[i].categoryId for i in range(len(official))
+    ]
+    for category in CATEGORIES:
+        members = [label for label in labels if label.id >= 0 and label.categoryId == category.id]
+        assert {label.category for label in members} == {category.name}
+        evaluated = [label for label in members if not label.ignoreInEval] or members
+        assert category.color == tuple(evaluated[0].color)

@@ -1,7 +1,4 @@
-"""Image bytes in, RGB array out (and PNG bytes back): shared by the datasets, the handler and the gateway.
-
-Only Pillow and NumPy: the gateway imports this without PyTorch.
-"""
+"""Image bytes in, RGB array out (and PNG bytes back): shared by the datasets, the handler and the gateway."""
 
 from __future__ import annotations
 
@@ -11,8 +8,10 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from roadseg.limits import max_pixels as configured_max_pixels
+
 SUPPORTED_FORMATS = frozenset({"PNG", "JPEG", "MPO", "WEBP", "BMP", "TIFF"})
-DEFAULT_MAX_PIXELS = 40_000_000  # e.g. 8000x5000; raise it for larger sensors
+EXIF_ORIENTATION = 0x0112
 
 # Our own pixel limit is checked before decoding; Pillow's bomb check would only repeat it.
 Image.MAX_IMAGE_PIXELS = None
@@ -30,8 +29,9 @@ class ImageTooLargeError(ImageDecodeError):
     """The image has more pixels than allowed."""
 
 
-def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Open and fully decode `data`, checking format and size before the pixels are decoded."""
+def open_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
+    """Open and fully decode `data`, checking format and size (default: ROADSEG_MAX_PIXELS) before decoding."""
+    max_pixels = configured_max_pixels() if max_pixels is None else max_pixels
     if not data:
         raise ImageDecodeError("the uploaded file is empty")
     try:
@@ -73,7 +73,14 @@ def rgb_array(image: Image.Image) -> np.ndarray:
     return np.array(image)
 
 
-def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """(width, height) once the EXIF orientation is applied, without transposing the pixels."""
+    orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    width, height = image.size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def decode_image(data: bytes, max_pixels: int | None = None) -> np.ndarray:
     """Bytes of PNG/JPEG/WebP/BMP/TIFF in any mode -> (H, W, 3) uint8 RGB, upright."""
     return rgb_array(open_image(data, max_pixels))
 

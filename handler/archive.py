@@ -1,0 +1,240 @@
+"""TorchServe archives of the segmentation model: build one, build the shipped versions, load one back.
+
+    python -m handler.archive shipped [--model-store DIR] [--rebuild]     (`make run` and the TorchServe image)
+    python -m handler.archive build --checkpoint runs/vgg16_unet/best.pt --version 3.0
+    python -m handler.archive build --weights models/x.safetensors --version 3.0 --half   (x.json beside it)
+    python -m handler.archive build --init unet_mini --width 0.25 --version 0.1          (untrained, for wiring)
+
+An archive holds the weights (safetensors), model_config.json (registry name, builder kwargs, inference
+scale, name, version), model-config.yaml (TorchServe batching and workers) and the handler. models/ holds
+each shipped version as weights + config; each becomes model_store/roadseg_v<version>.mar. TorchServe
+loads them in SHIPPED_MODELS order, and the first one it loads is the default version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from roadseg.model_config import ModelConfig
+from training.checkpoints import cast_floating, load_source, model_from_config
+from training.models import MODEL_REGISTRY, SegmentationModel
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HANDLER = Path(__file__).resolve().parent / "segmentation_handler.py"
+MODELS_DIR = REPO_ROOT / "models"
+MODEL_NAME = "roadseg"
+CONFIG_FILE = "model_config.json"
+WEIGHTS_FILE = "weights.safetensors"
+PLACEHOLDER_ARCHIVE = f"{MODEL_NAME}.mar"
+
+
+@dataclass(frozen=True)
+class ServingOptions:
+    """TorchServe's per-model settings, written into the archive's model-config.yaml."""
+
+    batch_size: int = 4
+    max_batch_delay_ms: int = 20
+    workers: int = 1
+    response_timeout_s: int = 60
+
+    def yaml(self) -> str:
+        return (
+            f"minWorkers: {self.workers}\nmaxWorkers: {self.workers}\nbatchSize: {self.batch_size}\n"
+            f"maxBatchDelay: {self.max_batch_delay_ms}\nresponseTimeout: {self.response_timeout_s}\n"
+        )
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """One committed model version: its weights and config in models/, its archive in the model store."""
+
+    version: str
+    stem: str
+
+    @property
+    def weights(self) -> Path:
+        return MODELS_DIR / f"{self.stem}.safetensors"
+
+    @property
+    def config(self) -> Path:
+        return MODELS_DIR / f"{self.stem}.json"
+
+    @property
+    def archive_name(self) -> str:
+        return f"{MODEL_NAME}_v{self.version}.mar"
+
+    def is_present(self) -> bool:
+        return self.weights.exists() and self.config.exists()
+
+
+# The default version first: TorchServe makes the first version it loads the default.
+SHIPPED_MODELS = (ShippedModel("2.0", "vgg16_unet_v2.0"), ShippedModel("1.0", "vgg16_unet_v1.0"))
+
+
+def model_archiver() -> str:
+    local = Path(sys.executable).parent / "torch-model-archiver"
+    found = str(local) if local.exists() else shutil.which("torch-model-archiver")
+    if not found:
+        raise SystemExit("torch-model-archiver not found: pip install torch-model-archiver")
+    return found
+
+
+def build_archive(
+    config: ModelConfig,
+    state: dict[str, torch.Tensor],
+    version: str,
+    path: Path,
+    name: str = MODEL_NAME,
+    half: bool = False,
+    options: ServingOptions = ServingOptions(),
+) -> Path:
+    """Write `path` (a .mar) serving `config` + `state` as model `name` at `version`; fp16 weights with `half`."""
+    model_from_config(config, state)  # the weights fit the config: fail here, not in TorchServe
+    config = config.for_archive(name, version)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        staging = Path(tmp)
+        save_file(cast_floating(state, torch.float16 if half else torch.float32), staging / WEIGHTS_FILE)
+        (staging / CONFIG_FILE).write_text(config.to_json())
+        (staging / "model-config.yaml").write_text(options.yaml())
+        subprocess.run(
+            [
+                model_archiver(),
+                "--model-name",
+                name,
+                "--version",
+                version,
+                "--serialized-file",
+                str(staging / WEIGHTS_FILE),
+                "--handler",
+                str(HANDLER),
+                "--extra-files",
+                str(staging / CONFIG_FILE),
+                "--config-file",
+                str(staging / "model-config.yaml"),
+                "--export-path",
+                str(staging),
+                "--force",
+            ],
+            check=True,
+        )
+        shutil.move(staging / f"{name}.mar", path)
+    print(f"wrote {path} ({config.model} {config.model_kwargs}, version {version})")
+    return path
+
+
+def untrained_source(
+    model: str, width: float, short_side: int, seed: int = 0
+) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+    """A freshly initialised model (seeded): keeps every serving path running without trained weights."""
+    torch.manual_seed(seed)
+    config = ModelConfig(model, {"width": width}, short_side, dataset="none (untrained)")
+    return config, model_from_config(config).state_dict()
+
+
+def read_archive(path: Path) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+    """(config, fp32 weights) of an archive (.mar) or of the folder TorchServe unpacked it into."""
+    if path.is_dir():
+        return ModelConfig.read(path / CONFIG_FILE), cast_floating(load_file(path / WEIGHTS_FILE), torch.float32)
+    with zipfile.ZipFile(path) as mar:
+        config = ModelConfig.from_json(mar.read(CONFIG_FILE))
+        from safetensors.torch import load as load_bytes
+
+        state = load_bytes(mar.read(WEIGHTS_FILE))
+    return config, cast_floating(state, torch.float32)
+
+
+def load_model_from_archive(path: Path) -> tuple[SegmentationModel, ModelConfig]:
+    """The archived model in eval mode (fp32, CPU) and its config: the handler and the benchmark use this."""
+    config, state = read_archive(path)
+    return model_from_config(config, state).eval(), config
+
+
+def _is_stale(path: Path, sources: list[Path]) -> bool:
+    return not path.exists() or any(p.stat().st_mtime > path.stat().st_mtime for p in sources)
+
+
+def ensure_archives(model_store: Path, rebuild: bool = False) -> list[Path]:
+    """The archives of the shipped versions, default first, (re)built when missing or older than the weights.
+
+    With no shipped weights, one untrained small VGG16 U-Net (version 0.1) keeps every path running."""
+    model_store.mkdir(parents=True, exist_ok=True)
+    shipped = [m for m in SHIPPED_MODELS if m.is_present()]
+    if not shipped:
+        path = model_store / PLACEHOLDER_ARCHIVE
+        if rebuild or not path.exists():
+            build_archive(*untrained_source("vgg16_unet", 0.25, 360), version="0.1", path=path)
+        return [path]
+    paths = []
+    for model in shipped:
+        path = model_store / model.archive_name
+        if rebuild or _is_stale(path, [model.weights, model.config]):
+            build_archive(*load_source(model.weights), version=model.version, path=path)
+        paths.append(path)
+    return paths
+
+
+def torchserve_models(archives: list[Path]) -> str:
+    """TorchServe's --models value: every archive under the one model name, the default first."""
+    return ",".join(f"{MODEL_NAME}={path.name}" for path in archives)
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = p.add_subparsers(dest="command", required=True)
+    shipped = commands.add_parser("shipped", help="build the archives of the shipped versions (models/)")
+    shipped.add_argument("--model-store", type=Path, default=REPO_ROOT / "model_store", help="where the archives go")
+    shipped.add_argument("--rebuild", action="store_true", help="rebuild even when up to date")
+    build = commands.add_parser("build", help="build one archive")
+    source = build.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", type=Path, help="a checkpoint written by training.train")
+    source.add_argument("--weights", type=Path, help="exported safetensors weights (X.safetensors beside X.json)")
+    source.add_argument("--init", choices=sorted(MODEL_REGISTRY), help="a freshly initialised model of this name")
+    build.add_argument("--width", type=float, default=1.0, help="channel multiplier (with --init)")
+    build.add_argument("--short-side", type=int, default=360, help="inference scale (with --init)")
+    build.add_argument("--seed", type=int, default=0, help="random seed (with --init)")
+    build.add_argument("--name", default=MODEL_NAME, help="model name in TorchServe")
+    build.add_argument("--version", required=True, help="model version in TorchServe")
+    build.add_argument("--output", type=Path, help="the .mar to write (default: model_store/NAME_vVERSION.mar)")
+    build.add_argument("--half", action="store_true", help="store the weights in fp16 (loaded back as fp32)")
+    defaults = ServingOptions()
+    build.add_argument("--batch-size", type=int, default=defaults.batch_size, help="TorchServe batch size")
+    build.add_argument(
+        "--max-batch-delay", type=int, default=defaults.max_batch_delay_ms, help="ms TorchServe waits to fill a batch"
+    )
+    build.add_argument("--workers", type=int, default=defaults.workers, help="TorchServe workers (min = max)")
+    build.add_argument(
+        "--response-timeout",
+        type=int,
+        default=defaults.response_timeout_s,
+        help="seconds before TorchServe fails a request",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = get_args_parser().parse_args(argv)
+    if args.command == "shipped":
+        print("TorchServe --models " + torchserve_models(ensure_archives(args.model_store, args.rebuild)))
+        return
+    if args.init:
+        config, state = untrained_source(args.init, args.width, args.short_side, args.seed)
+    else:
+        config, state = load_source(args.checkpoint or args.weights)
+    output = args.output or REPO_ROOT / "model_store" / f"{args.name}_v{args.version}.mar"
+    options = ServingOptions(args.batch_size, args.max_batch_delay, args.workers, args.response_timeout)
+    build_archive(config, state, args.version, output, args.name, args.half, options)
+
+
+if __name__ == "__main__":
+    main()

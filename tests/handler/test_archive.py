@@ -1,0 +1,137 @@
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from handler import archive
+from tests.archives import build_constant_archive, constant_model, write_constant_model
+from tests.training.helpers import quick_train_argv
+from training import export, train
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def manifest_and_config(path: Path) -> tuple[dict, dict, list[str]]:
+    with zipfile.ZipFile(path) as mar:
+        return json.loads(mar.read("MAR-INF/MANIFEST.json")), json.loads(mar.read("model_config.json")), mar.namelist()
+
+
+def test_archive_from_a_training_checkpoint_loads_back_the_same_model(camvid_root, tmp_path):
+    run = tmp_path / "run"
+    train.main(train.get_args_parser().parse_args(quick_train_argv(camvid_root, run, epochs=1)))
+    path = tmp_path / "store" / "m.mar"
+    archive.main(["build", "--checkpoint", str(run / "best.pt"), "--version", "2.3", "--output", str(path)])
+    manifest, config, names = manifest_and_config(path)
+    assert manifest["model"]["modelName"] == "roadseg" and manifest["model"]["modelVersion"] == "2.3"
+    assert manifest["model"]["handler"] == "segmentation_handler.py"
+    assert config["model"] == "unet_mini" and config["short_side"] == 48 and config["version"] == "2.3"
+    assert {"weights.safetensors", "model-config.yaml"} <= set(names)
+    model, loaded = archive.load_model_from_archive(path)
+    trained = torch.load(run / "best.pt", weights_only=False)["model"]
+    assert loaded.model == "unet_mini" and loaded.version == "2.3"
+    assert all(torch.equal(model.state_dict()[k], v.float()) for k, v in trained.items() if v.is_floating_point())
+
+
+def test_archive_of_a_fresh_model_carries_the_serving_options(tmp_path):
+    config, state = archive.untrained_source("dilatednet", 0.25, 96)
+    path = archive.build_archive(
+        config, state, "0.1", tmp_path / "x.mar", options=archive.ServingOptions(batch_size=6, max_batch_delay_ms=5)
+    )
+    _, stored, _ = manifest_and_config(path)
+    assert stored["model"] == "dilatednet" and stored["model_kwargs"] == {"width": 0.25}
+    with zipfile.ZipFile(path) as mar:
+        yaml = mar.read("model-config.yaml").decode()
+    assert "batchSize: 6" in yaml and "maxBatchDelay: 5" in yaml
+
+
+def test_half_archive_loads_back_as_fp32_close_to_the_original(tmp_path):
+    config, state = constant_model(4)
+    path = archive.build_archive(config, state, "1.0", tmp_path / "h.mar", half=True)
+    with zipfile.ZipFile(path) as mar:
+        mar.extract("weights.safetensors", tmp_path)
+    stored = load_file(tmp_path / "weights.safetensors").values()
+    assert {t.dtype for t in stored if t.is_floating_point()} == {torch.float16}
+    model, _ = archive.load_model_from_archive(path)
+    for key, value in model.state_dict().items():
+        assert value.dtype == state[key].dtype
+        assert torch.allclose(value, state[key].to(value.dtype), atol=1e-2, rtol=1e-3)
+
+
+def test_export_writes_fp16_weights_that_build_an_archive(camvid_root, tmp_path):
+    run = tmp_path / "run"
+    train.main(train.get_args_parser().parse_args(quick_train_argv(camvid_root, run, epochs=1)))
+    weights, config = export.main(
+        export.get_args_parser().parse_args(
+            ["--checkpoint", str(run / "best.pt"), "--output", str(tmp_path / "models" / "m")]
+        )
+    )
+    tensors = load_file(weights)
+    assert {t.dtype for t in tensors.values() if t.is_floating_point()} == {torch.float16}
+    meta = json.loads(config.read_text())
+    assert meta["display_name"] == "U-Net Mini (width 0.25)" and meta["best_epoch"] == 1
+    path = tmp_path / "store" / "e.mar"
+    archive.main(["build", "--weights", str(weights), "--version", "1.5", "--output", str(path)])
+    assert manifest_and_config(path)[1]["model"] == "unet_mini"
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    monkeypatch.setattr(archive, "MODELS_DIR", folder)
+    return folder
+
+
+def ship(models_dir: Path, stem: str, category: int) -> None:
+    weights, config = write_constant_model(models_dir / "staging", category)
+    weights.rename(models_dir / f"{stem}.safetensors")
+    config.rename(models_dir / f"{stem}.json")
+
+
+def test_untrained_placeholder_is_built_when_no_weights_are_shipped(tmp_path, models_dir):
+    [path] = archive.ensure_archives(tmp_path / "store")
+    assert path.name == "roadseg.mar"
+    _, config, _ = manifest_and_config(path)
+    assert config["model"] == "vgg16_unet" and config["version"] == "0.1"
+    built = path.stat().st_mtime_ns
+    assert archive.ensure_archives(tmp_path / "store")[0].stat().st_mtime_ns == built  # kept, not rebuilt
+
+
+def test_every_shipped_version_gets_its_archive_default_first(tmp_path, models_dir):
+    ship(models_dir, "vgg16_unet_v1.0", 3)
+    ship(models_dir, "vgg16_unet_v2.0", 6)
+    paths = archive.ensure_archives(tmp_path / "store")
+    assert [p.name for p in paths] == ["roadseg_v2.0.mar", "roadseg_v1.0.mar"]
+    assert [manifest_and_config(p)[1]["version"] for p in paths] == ["2.0", "1.0"]
+    assert archive.torchserve_models(paths) == "roadseg=roadseg_v2.0.mar,roadseg=roadseg_v1.0.mar"
+
+
+def test_archive_is_rebuilt_from_newer_shipped_weights(tmp_path, models_dir):
+    ship(models_dir, "vgg16_unet_v1.0", 3)
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "roadseg_v1.0.mar").write_bytes(b"old")
+    os.utime(store / "roadseg_v1.0.mar", (0, 0))
+    [path] = archive.ensure_archives(store)
+    assert manifest_and_config(path)[1]["version"] == "1.0"
+
+
+def test_config_properties_loads_the_shipped_versions_default_first():
+    """config.properties (TorchServe started without --models) agrees with handler.archive."""
+    lines = (REPO_ROOT / "config.properties").read_text().splitlines()
+    [load_models] = [line.split("=", 1)[1] for line in lines if line.startswith("load_models=")]
+    expected = [Path(m.archive_name) for m in archive.SHIPPED_MODELS]
+    assert load_models == archive.torchserve_models(expected)
+    assert archive.SHIPPED_MODELS[0].version == "2.0"
+    assert all(m.is_present() for m in archive.SHIPPED_MODELS)  # both versions are committed
+
+
+def test_constant_archive_helper_answers_its_category(tmp_path):
+    path = build_constant_archive(tmp_path, 5, "9.9", "c.mar")
+    model, config = archive.load_model_from_archive(path)
+    logits = model(torch.zeros(1, 3, 64, 64))
+    assert config.version == "9.9" and (logits.argmax(1) == 5).all()
