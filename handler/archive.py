@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load as load_safetensors
 from safetensors.torch import load_file, save_file
 
 from roadseg.model_config import ModelConfig
@@ -148,9 +149,7 @@ def read_archive(path: Path) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
         return ModelConfig.read(path / CONFIG_FILE), cast_floating(load_file(path / WEIGHTS_FILE), torch.float32)
     with zipfile.ZipFile(path) as mar:
         config = ModelConfig.from_json(mar.read(CONFIG_FILE))
-        from safetensors.torch import load as load_bytes
-
-        state = load_bytes(mar.read(WEIGHTS_FILE))
+        state = load_safetensors(mar.read(WEIGHTS_FILE))
     return config, cast_floating(state, torch.float32)
 
 
