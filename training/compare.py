@@ -228,12 +228,14 @@ def write_table(rows: list[dict], output: Path, size: tuple[int, int], budget: s
     ]
     lines = ["| " + " | ".join(titles) + " |", "|" + " --- |" * len(columns)]
     lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
+    several = len({row["model"].split(" (")[0] for row in rows}) > 1
     text = (
         budget + "IoU and Dice: means over the 7 non-void categories, void ground truth ignored (Cityscapes' "
         "category IoU). IoU (8) and Dice (8): over all 8, as the seed reported.\n\n"
         + "\n".join(lines)
         + f"\n\nCPU latency: median of forward passes, batch 1, {torch.get_num_threads()} threads.\n"
-        + ("" if extra else "\nSeed's table (Cityscapes val, for reference):\n\n" + SEED_TABLE + "\n")
+        # Beside several architectures, the seed's table; not beside pilots of one model.
+        + ("\nSeed's table (Cityscapes val, for reference):\n\n" + SEED_TABLE + "\n" if several else "")
     )
     output.with_suffix(".md").write_text(text)
     plot_comparison(rows, output.with_suffix(".png"))

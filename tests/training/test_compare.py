@@ -23,6 +23,10 @@ def test_compare_writes_table_csv_and_chart(camvid_root, tmp_path):
     with open(output.with_suffix(".csv")) as f:
         assert len(list(csv.DictReader(f))) == 2
     assert output.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    args.per_category = True  # per-category columns beside several architectures keep the seed's table
+    compare.main(args)
+    table = output.with_suffix(".md").read_text()
+    assert "| human IoU |" in table and "Seed's table" in table
 
 
 def test_per_category_table_of_pilots(camvid_root, tmp_path):
