@@ -71,6 +71,10 @@ def test_upload_segment_show_and_download_in_a_real_browser(app_url, browser, tm
     try:
         page.goto(app_url, wait_until="domcontentloaded")
         page.get_by_text("Road-scene segmentation").wait_for(timeout=60_000)
+        # The whole first run of the script is on the page (both tabs' uploaders): an upload set while
+        # Streamlit is still building the page can be lost with the element it was set on.
+        page.get_by_text("Upload a road image, or pick one of the samples.").wait_for(timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('input[type=file]').length >= 2", timeout=60_000)
         page.locator("input[type=file]").first.set_input_files(str(upload))
 
         download_raw = page.get_by_role("button", name="Download mask (category ids, PNG)")
