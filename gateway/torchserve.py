@@ -12,6 +12,7 @@ import httpx
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.torchserve_keys import is_key_refusal, keys_from_settings
+from roadseg.model_config import MODEL_VERSION_HEADER
 
 
 @dataclass
@@ -154,5 +155,5 @@ class TorchServeClient:
                 502, "torchserve_error", "the model server answered with something other than a PNG mask"
             )
         # The handler names the version that answered; older archives do not, so fall back on the request.
-        answered = response.headers.get("x-model-version") or version or await self.default_version(model)
+        answered = response.headers.get(MODEL_VERSION_HEADER) or version or await self.default_version(model)
         return Prediction(response.content, model, answered, elapsed_ms)

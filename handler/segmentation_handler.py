@@ -19,9 +19,9 @@ from ts.torch_handler.base_handler import BaseHandler
 from handler.archive import load_model_from_archive
 from handler.processing import PreparedImage, mask_png, prepare_image, run_model
 from roadseg.limits import max_pixels
+from roadseg.model_config import MODEL_VERSION_HEADER
 
 logger = logging.getLogger(__name__)
-MODEL_VERSION_HEADER = "X-Model-Version"
 # What inference hands to postprocess: the prepared requests and, per request, its logits (None if refused).
 Batch = tuple[list[PreparedImage], list[torch.Tensor | None]]
 

@@ -2,7 +2,7 @@
 
 One source of truth: training, the TorchServe handler, the gateway and the app all read this. The
 table is written out here (no `cityscapesscripts` at run time); a test checks it against the official
-label table, which training still installs.
+label table (`cityscapesscripts`, in the dev extras).
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+# The handler names the version that answered in this header of TorchServe's response; the gateway passes it on.
+MODEL_VERSION_HEADER = "X-Model-Version"
+
 
 @dataclass(frozen=True)
 class ModelConfig:

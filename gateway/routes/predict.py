@@ -112,7 +112,8 @@ async def predict(
         )
     if format is MaskFormat.color:
         png = await run_in_threadpool(colour_png, ids)
-    elif format is MaskFormat.overlay and rgb is not None:
+    elif format is MaskFormat.overlay:
+        assert rgb is not None  # check_image decoded the pixels for an overlay
         png = await run_in_threadpool(overlay_png, rgb, ids, alpha)
     else:
         png = prediction.png
