@@ -51,33 +51,22 @@ def requirements(extras: list[str], pyproject: Path = PYPROJECT) -> list[str]:
     return lines
 
 
-def compile_lock(lines: list[str], output: Path | None, exclude: set[str] = frozenset()) -> list[str]:
+def compile_lock(lines: list[str], output: Path | None, exclude: frozenset[str] = frozenset()) -> list[str]:
     """uv pip compile: with hashes into `output`, or (output None) just the resolved package names."""
     with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "requirements.in"
+        # A stable, relative source name: the locks' "# via -r ..." lines do not change from run to run.
+        source = Path(tmp) / "pyproject-extras.in"
         source.write_text("\n".join(lines) + "\n")
-        command = [
-            sys.executable,
-            "-m",
-            "uv",
-            "pip",
-            "compile",
-            str(source),
-            "--quiet",
-            "--python-version",
-            PYTHON_VERSION,
-            "--python-platform",
-            PLATFORM,
-        ]
+        command = [sys.executable, "-m", "uv", "pip", "compile", source.name, "--quiet"]  # fmt: skip
+        command += ["--python-version", PYTHON_VERSION, "--python-platform", PLATFORM]
         if output is None:
-            result = subprocess.run(
-                [*command, "--no-header", "--no-annotate"], check=True, capture_output=True, text=True
-            )
+            listing = [*command, "--no-header", "--no-annotate"]
+            result = subprocess.run(listing, check=True, capture_output=True, text=True, cwd=tmp)
             return [requirement_name(line) for line in result.stdout.splitlines() if line and line[0].isalnum()]
-        command += ["--generate-hashes", "--custom-compile-command", "make locks", "-o", str(output)]
+        command += ["--generate-hashes", "--custom-compile-command", "make locks", "-o", str(output.resolve())]
         for name in sorted(exclude):
             command += ["--no-emit-package", name]
-        subprocess.run(command, check=True)
+        subprocess.run(command, check=True, cwd=tmp)
         return []
 
 
@@ -86,9 +75,9 @@ def main() -> None:
     LOCKS.mkdir(exist_ok=True)
     for image, extras in IMAGES.items():
         lines = requirements(extras)
-        exclude: set[str] = set()
+        exclude: frozenset[str] = frozenset()
         if any(requirement_name(line) in CPU_WHEELS for line in lines):
-            exclude = {n for n in compile_lock(lines, None) if n in CPU_WHEELS or CUDA_ONLY.match(n)}
+            exclude = frozenset(n for n in compile_lock(lines, None) if n in CPU_WHEELS or CUDA_ONLY.match(n))
             cpu = [f"{line}+cpu" for line in lines if requirement_name(line) in CPU_WHEELS]
             (LOCKS / "torch-cpu.txt").write_text(
                 "# PyTorch's CPU wheels (https://download.pytorch.org/whl/cpu), pinned by version: `make locks`\n"

@@ -2,8 +2,12 @@
 
     python -m training.export --checkpoint runs/vgg16_unet_w0.5/best.pt --output models/vgg16_unet
 
+    python -m training.export --onnx --checkpoint models/vgg16_unet_v2.0.safetensors --output /tmp/vgg16_unet_v2.0
+
 Writes OUTPUT.safetensors (no optimiser state, no history) and OUTPUT.json (registry name, builder
-kwargs, inference scale, dataset, best epoch and its validation figures).
+kwargs, inference scale, dataset, best epoch and its validation figures). With --onnx: OUTPUT.onnx
+(opset from torch's exporter; dynamic batch, height and width) and OUTPUT.onnx.json, the check of
+ONNX Runtime against PyTorch on real images.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ import torch
 from safetensors.torch import save_file
 
 from roadseg.model_config import ModelConfig
-from training.checkpoints import cast_floating, load_checkpoint, model_from_config
+from training.checkpoints import cast_floating, load_checkpoint, load_model, model_from_config
 from training.models import display_name
+from training.onnx_export import MIN_MASK_AGREEMENT, export_onnx, onnx_agreement
+
+FIXTURE_IMAGES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "camvid_val" / "val"
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -25,10 +32,24 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint written by training.train")
     p.add_argument("--output", required=True, type=Path, help="output path without suffix")
     p.add_argument("--fp32", action="store_true", help="keep fp32 weights (default: fp16, half the size)")
+    p.add_argument(
+        "--onnx",
+        action="store_true",
+        help="write OUTPUT.onnx instead (dynamic batch, height and width; also from exported "
+        ".safetensors), checked against PyTorch on --check-images; the check goes to OUTPUT.onnx.json",
+    )
+    p.add_argument(
+        "--check-images",
+        type=Path,
+        default=FIXTURE_IMAGES,
+        help="folder of real road images for the ONNX check (default: the committed CamVid val fixtures)",
+    )
     return p
 
 
 def main(args: argparse.Namespace) -> tuple[Path, Path]:
+    if args.onnx:
+        return write_onnx(args)
     checkpoint = load_checkpoint(args.checkpoint)
     config = ModelConfig.from_dict(checkpoint["config"])
     model_from_config(config, checkpoint["model"])  # the weights fit the config
@@ -54,6 +75,23 @@ def main(args: argparse.Namespace) -> tuple[Path, Path]:
     )
     print(f"wrote {weights} ({weights.stat().st_size / 2**20:.1f} MiB) and {config_path}")
     return weights, config_path
+
+
+def write_onnx(args: argparse.Namespace) -> tuple[Path, Path]:
+    """OUTPUT.onnx and OUTPUT.onnx.json (the check against PyTorch); exits non-zero if they disagree."""
+    model, config = load_model(args.checkpoint)
+    onnx_path = export_onnx(model, args.output.with_name(args.output.name + ".onnx"), config.short_side)
+    images = sorted(p for p in args.check_images.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    check = {"config": config.to_dict(), **onnx_agreement(model, onnx_path, images, config.short_side)}
+    report = onnx_path.with_name(onnx_path.name + ".json")
+    report.write_text(json.dumps(check, indent=2))
+    print(
+        f"wrote {onnx_path} ({onnx_path.stat().st_size / 2**20:.1f} MiB): on {check['images']} images, largest "
+        f"logit difference {check['max_abs_logit_diff']:.2e}, masks agree on {check['mask_agreement']:.4%}"
+    )
+    if check["mask_agreement"] < MIN_MASK_AGREEMENT:
+        raise SystemExit(f"ONNX Runtime and PyTorch disagree on {1 - check['mask_agreement']:.2%} of the pixels")
+    return onnx_path, report
 
 
 if __name__ == "__main__":

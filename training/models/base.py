@@ -30,9 +30,9 @@ class SegmentationModel(nn.Module):
         height, width = images.shape[-2:]
         pad_h = -height % self.size_divisor
         pad_w = -width % self.size_divisor
-        if pad_h or pad_w:
-            # Images are normalised, so zero padding is the dataset mean colour.
-            images = F.pad(images, (0, pad_w, 0, pad_h))
+        # Always padded (zeros are a no-op), never branched on: an exported graph (ONNX) must not bake in
+        # whether its example input needed padding. Images are normalised: zero is the dataset mean colour.
+        images = F.pad(images, (0, pad_w, 0, pad_h))
         logits = self.net(images)
         return logits[..., :height, :width]
 

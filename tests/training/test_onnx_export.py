@@ -1,0 +1,61 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from roadseg.model_config import ModelConfig
+from training import export
+from training.checkpoints import model_from_config
+from training.onnx_export import INPUT_NAME, export_onnx
+
+FIXTURE_IMAGES = Path(__file__).resolve().parents[1] / "fixtures" / "camvid_val" / "val"
+
+
+@pytest.fixture(scope="module")
+def random_model() -> tuple[ModelConfig, torch.nn.Module]:
+    torch.manual_seed(0)
+    config = ModelConfig("vgg16_unet", {"width": 0.125}, 96, "fixture")
+    return config, model_from_config(config).eval()
+
+
+def test_onnx_round_trip_keeps_logits_at_any_batch_and_size(random_model, tmp_path):
+    config, model = random_model
+    path = export_onnx(model, tmp_path / "m.onnx", config.short_side)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for shape in [(1, 3, 96, 128), (2, 3, 96, 200), (1, 3, 101, 77)]:  # 101x77: not a multiple of 32
+        x = torch.randn(*shape)
+        with torch.inference_mode():
+            expected = model(x).numpy()
+        logits = session.run(None, {INPUT_NAME: x.numpy()})[0]
+        assert logits.shape == (shape[0], 8, *shape[2:])
+        assert np.abs(logits - expected).max() < 1e-3
+        assert (logits.argmax(1) == expected.argmax(1)).mean() > 0.999
+
+
+def test_export_cli_writes_onnx_and_its_check_on_real_images(random_model, tmp_path):
+    config, model = random_model
+    weights = tmp_path / "m.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, weights)
+    weights.with_suffix(".json").write_text(config.to_json())
+    onnx_path, report = export.main(
+        export.get_args_parser().parse_args(
+            [
+                "--onnx",
+                "--checkpoint",
+                str(weights),
+                "--output",
+                str(tmp_path / "out" / "m"),
+                "--check-images",
+                str(FIXTURE_IMAGES),
+            ]
+        )
+    )
+    assert onnx_path.name == "m.onnx" and onnx_path.stat().st_size > 100_000  # the weights are inside
+    assert not list(onnx_path.parent.glob("*.data"))
+    check = json.loads(report.read_text())
+    assert check["images"] == 6 and check["mask_agreement"] >= 0.999 and check["max_abs_logit_diff"] < 1e-3
+    assert check["config"]["model"] == "vgg16_unet"
