@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the app's own module
 
 import altair as alt
 import pandas as pd
+import streamlit as st
 from app_client import GatewayClient, GatewayProblem, Segmentation
 from app_masks import (
     category_shares,
@@ -21,8 +22,6 @@ from app_masks import (
     png_bytes,
 )
 from app_settings import AppSettings
-
-import streamlit as st
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 CACHED_MASKS = 32  # per browser session: enough for a batch, bounded for long sessions
