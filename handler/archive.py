@@ -55,6 +55,11 @@ class ServingOptions:
         )
 
 
+def archive_name(name: str, version: str) -> str:
+    """The model store's file for one version: roadseg_v2.0.mar."""
+    return f"{name}_v{version}.mar"
+
+
 @dataclass(frozen=True)
 class ShippedModel:
     """One committed model version: its weights and config in models/, its archive in the model store."""
@@ -72,7 +77,7 @@ class ShippedModel:
 
     @property
     def archive_name(self) -> str:
-        return f"{MODEL_NAME}_v{self.version}.mar"
+        return archive_name(MODEL_NAME, self.version)
 
     def is_present(self) -> bool:
         return self.weights.exists() and self.config.exists()
@@ -230,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
         config, state = untrained_source(args.init, args.width, args.short_side, args.seed)
     else:
         config, state = load_source(args.checkpoint or args.weights)
-    output = args.output or REPO_ROOT / "model_store" / f"{args.name}_v{args.version}.mar"
+    output = args.output or REPO_ROOT / "model_store" / archive_name(args.name, args.version)
     options = ServingOptions(args.batch_size, args.max_batch_delay, args.workers, args.response_timeout)
     build_archive(config, state, args.version, output, args.name, args.half, options)
 

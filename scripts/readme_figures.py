@@ -16,17 +16,9 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageDraw
 
+from stack.processes import CHROMIUM, CHROMIUM_ARGS
+
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 
 def example(gateway: str, image: Path) -> Path:
@@ -59,7 +51,7 @@ def app_screenshot(app_url: str, sample: str) -> Path:
 
     path = OUT / "app.png"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport={"width": 1500, "height": 1250})
         page.goto(app_url)
         page.get_by_text("Sample", exact=True).click()

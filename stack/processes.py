@@ -15,6 +15,19 @@ import httpx
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# Debian's Chromium (scripts/ensure_chromium.sh), which drives the app in the browser test and for the
+# README's screenshot: headless, no sandbox (root in CI), none of its background calls to Google.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,10 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def model_from_config(config: ModelConfig, state_dict: dict[str, torch.Tensor] | None = None) -> SegmentationModel:
+    """The registered model; `state_dict` (fp16 or fp32) is copied into its fp32 parameters."""
     model = build_model(config.model, **config.model_kwargs)
     if state_dict is not None:
-        model.load_state_dict(cast_floating(state_dict, torch.float32))
+        model.load_state_dict(state_dict)
     return model
 
 

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -13,26 +14,15 @@ def checkpoint(camvid_root, tmp_path):
     return out / "best.pt"
 
 
+def evaluate_argv(source: Path, camvid_root: Path, out: Path, *extra: str) -> list[str]:
+    """training.evaluate on the fixture's CamVid, in-process (no workers) on the CPU."""
+    return ["--checkpoint", str(source), "--dataset", "camvid", "--data-root", str(camvid_root), "--json", str(out),
+            "--workers", "0", "--device", "cpu", *extra]  # fmt: skip
+
+
 def test_evaluate_writes_metrics_json_and_confusion_png(camvid_root, checkpoint, tmp_path):
     out = tmp_path / "eval" / "val.json"
-    args = evaluate.get_args_parser().parse_args(
-        [
-            "--checkpoint",
-            str(checkpoint),
-            "--dataset",
-            "camvid",
-            "--data-root",
-            str(camvid_root),
-            "--split",
-            "val",
-            "--json",
-            str(out),
-            "--workers",
-            "0",
-            "--device",
-            "cpu",
-        ]
-    )
+    args = evaluate.get_args_parser().parse_args(evaluate_argv(checkpoint, camvid_root, out, "--split", "val"))
     evaluate.main(args)
     result = json.loads(out.read_text())
     assert result["images"] == 4 and result["split"] == "val" and result["model"] == "unet_mini"
@@ -66,24 +56,7 @@ def test_exported_weights_evaluate_like_their_checkpoint(camvid_root, checkpoint
     for source in (checkpoint, tmp_path / "models" / "shipped_v2.0.safetensors"):  # a version is no suffix
         out = tmp_path / "eval" / f"{source.stem}.json"
         evaluate.main(
-            evaluate.get_args_parser().parse_args(
-                [
-                    "--checkpoint",
-                    str(source),
-                    "--dataset",
-                    "camvid",
-                    "--data-root",
-                    str(camvid_root),
-                    "--json",
-                    str(out),
-                    "--workers",
-                    "0",
-                    "--device",
-                    "cpu",
-                    "--precision",
-                    "fp32",
-                ]
-            )
+            evaluate.get_args_parser().parse_args(evaluate_argv(source, camvid_root, out, "--precision", "fp32"))
         )
         results.append(json.loads(out.read_text()))
     assert results[0]["confusion_matrix"] == results[1]["confusion_matrix"]
