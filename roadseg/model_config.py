@@ -1,5 +1,6 @@
 """What it takes to rebuild and feed a model: registry name, builder kwargs, inference scale (and, in an
-archive, its TorchServe name and version). Stored as JSON in checkpoints, models/ and archives."""
+archive, its TorchServe name and version, and how the handler runs it: runtime and precision). Stored as
+JSON in checkpoints, models/ and archives."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from typing import Any
 
 # The handler names the version that answered in this header of TorchServe's response; the gateway passes it on.
 MODEL_VERSION_HEADER = "X-Model-Version"
+# How the model runs: PyTorch (weights as safetensors) or ONNX Runtime (an .onnx graph, e.g. INT8-quantised).
+RUNTIMES = ("torch", "onnxruntime")
+# PyTorch's arithmetic; auto: bf16 autocast + channels-last on CUDA or a CPU with native bf16, else fp32.
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -20,13 +25,22 @@ class ModelConfig:
     dataset: str = ""
     name: str | None = None
     version: str | None = None
+    runtime: str = "torch"
+    precision: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"unknown runtime {self.runtime!r}; choose one of {', '.join(RUNTIMES)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
 
     @property
     def width(self) -> float:
         return float(self.model_kwargs.get("width", 1.0))
 
-    def for_archive(self, name: str, version: str) -> ModelConfig:
-        return replace(self, name=name, version=version)
+    def for_archive(self, name: str, version: str, **serving: str) -> ModelConfig:
+        """The config an archive carries: TorchServe name and version, and `runtime` / `precision` if given."""
+        return replace(self, name=name, version=version, **serving)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

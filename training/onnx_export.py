@@ -11,8 +11,7 @@ import torch
 from roadseg.images import decode_image
 from roadseg.preprocessing import model_input
 from training.models import SegmentationModel
-
-INPUT_NAME, OUTPUT_NAME = "image", "logits"
+from training.onnx_model import INPUT_NAME, OUTPUT_NAME, OnnxModel
 MIN_MASK_AGREEMENT = 0.999  # share of pixels whose argmax must match PyTorch's
 
 
@@ -39,15 +38,12 @@ def export_onnx(model: SegmentationModel, path: Path, short_side: int) -> Path:
 def onnx_agreement(model: SegmentationModel, path: Path, image_files: list[Path], short_side: int) -> dict[str, Any]:
     """ONNX Runtime against PyTorch on each image, prepared as the handler prepares it: the largest logit
     difference and the share of pixels whose category agrees."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    runtime = OnnxModel(path)
     worst, agree, pixels = 0.0, 0, 0
     for file in image_files:
-        x = model_input(decode_image(file.read_bytes()), short_side)[None]
+        x = torch.from_numpy(model_input(decode_image(file.read_bytes()), short_side)[None])
         with torch.inference_mode():
-            expected = model(torch.from_numpy(x)).numpy()
-        logits = session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+            expected, logits = model(x).numpy(), runtime(x).numpy()
         worst = max(worst, float(np.abs(logits - expected).max()))
         agree += int((logits.argmax(1) == expected.argmax(1)).sum())
         pixels += expected.shape[0] * expected.shape[2] * expected.shape[3]

@@ -8,7 +8,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-PRECISIONS = ("auto", "fp32", "bf16")
+from roadseg.model_config import PRECISIONS
+
+__all__ = ["PRECISIONS", "autocast", "cpu_has_bf16", "memory_format", "prepare_model", "resolve_precision"]
 PRECISION_HELP = "auto: bf16 autocast + channels-last on CUDA or a CPU with bf16, else fp32"
 
 
