@@ -4,11 +4,14 @@
     python -m handler.archive build --checkpoint runs/vgg16_unet/best.pt --version 3.0
     python -m handler.archive build --weights models/x.safetensors --version 3.0 --half   (x.json beside it)
     python -m handler.archive build --init unet_mini --width 0.25 --version 0.1          (untrained, for wiring)
+    python -m handler.archive build --weights models/x.safetensors --onnx models/x.int8.onnx --version 3.1
 
-An archive holds the weights (safetensors), model_config.json (registry name, builder kwargs, inference
-scale, name, version), model-config.yaml (TorchServe batching and workers) and the handler. models/ holds
-each shipped version as weights + config; each becomes model_store/roadseg_v<version>.mar. TorchServe
-loads them in SHIPPED_MODELS order, and the first one it loads is the default version.
+An archive holds the model, model_config.json (registry name, builder kwargs, inference scale, name,
+version, runtime, precision), model-config.yaml (TorchServe batching and workers) and the handler. The
+model is PyTorch weights (safetensors; runtime `torch`, run at the config's precision) or, with --onnx, an
+ONNX graph of the same model (runtime `onnxruntime`, e.g. INT8 from `training.quantize`). models/ holds
+each shipped version as weights + config (+ its ONNX graph); each becomes model_store/roadseg_v<version>.mar.
+TorchServe loads them in SHIPPED_MODELS order, and the first one it loads is the default version.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import load_file, save_file
+from torch import nn
 
-from roadseg.model_config import ModelConfig
+from roadseg.model_config import PRECISIONS, ModelConfig
 from training.checkpoints import cast_floating, load_source, model_from_config
-from training.models import MODEL_REGISTRY, SegmentationModel
+from training.models import MODEL_REGISTRY
+from training.onnx_model import OnnxModel
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HANDLER = Path(__file__).resolve().parent / "segmentation_handler.py"
@@ -36,6 +41,7 @@ MODELS_DIR = REPO_ROOT / "models"
 MODEL_NAME = "roadseg"
 CONFIG_FILE = "model_config.json"
 WEIGHTS_FILE = "weights.safetensors"
+ONNX_FILE = "model.onnx"
 PLACEHOLDER_ARCHIVE = f"{MODEL_NAME}.mar"
 
 
@@ -66,6 +72,7 @@ class ShippedModel:
 
     version: str
     stem: str
+    onnx_suffix: str | None = None  # served as models/<stem><onnx_suffix> by ONNX Runtime, else by PyTorch
 
     @property
     def weights(self) -> Path:
@@ -76,15 +83,27 @@ class ShippedModel:
         return MODELS_DIR / f"{self.stem}.json"
 
     @property
+    def onnx(self) -> Path | None:
+        return MODELS_DIR / f"{self.stem}{self.onnx_suffix}" if self.onnx_suffix else None
+
+    @property
+    def sources(self) -> list[Path]:
+        return [self.weights, self.config, *([self.onnx] if self.onnx else [])]
+
+    @property
     def archive_name(self) -> str:
         return archive_name(MODEL_NAME, self.version)
 
     def is_present(self) -> bool:
-        return self.weights.exists() and self.config.exists()
+        return all(path.exists() for path in self.sources)
 
 
-# The default version first: TorchServe makes the first version it loads the default.
-SHIPPED_MODELS = (ShippedModel("2.0", "vgg16_unet_v2.0"), ShippedModel("1.0", "vgg16_unet_v1.0"))
+# The default version first: TorchServe makes the first version it loads the default. 2.0 is served as
+# INT8 by ONNX Runtime, the fastest form that keeps its accuracy (docs/BENCHMARKS.md); 1.0 by PyTorch.
+SHIPPED_MODELS = (
+    ShippedModel("2.0", "vgg16_unet_v2.0", onnx_suffix=".int8.onnx"),
+    ShippedModel("1.0", "vgg16_unet_v1.0"),
+)
 
 
 def model_archiver() -> str:
@@ -103,14 +122,28 @@ def build_archive(
     name: str = MODEL_NAME,
     half: bool = False,
     options: ServingOptions = ServingOptions(),
+    onnx: Path | None = None,
+    precision: str = "auto",
 ) -> Path:
-    """Write `path` (a .mar) serving `config` + `state` as model `name` at `version`; fp16 weights with `half`."""
+    """Write `path` (a .mar) serving `config` + `state` as model `name` at `version`: by PyTorch at
+    `precision` (fp16-stored weights with `half`), or, given `onnx` (a graph of the same model), by ONNX Runtime."""
     model_from_config(config, state)  # the weights fit the config: fail here, not in TorchServe
-    config = config.for_archive(name, version)
+    if onnx is not None:
+        try:
+            OnnxModel(onnx, threads=1)  # a graph ONNX Runtime loads: fail here, not in TorchServe
+        except Exception as error:  # ONNX Runtime's own exception types are not importable by name
+            raise ValueError(f"{onnx} is not an ONNX graph that ONNX Runtime can load ({error})") from None
+    runtime = "torch" if onnx is None else "onnxruntime"
+    config = config.for_archive(name, version, runtime=runtime, precision=precision)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
-        save_file(cast_floating(state, torch.float16 if half else torch.float32), staging / WEIGHTS_FILE)
+        if onnx is None:
+            serialized = staging / WEIGHTS_FILE
+            save_file(cast_floating(state, torch.float16 if half else torch.float32), serialized)
+        else:
+            serialized = staging / ONNX_FILE
+            shutil.copyfile(onnx, serialized)
         (staging / CONFIG_FILE).write_text(config.to_json())
         (staging / "model-config.yaml").write_text(options.yaml())
         subprocess.run(
@@ -121,7 +154,7 @@ def build_archive(
                 "--version",
                 version,
                 "--serialized-file",
-                str(staging / WEIGHTS_FILE),
+                str(serialized),
                 "--handler",
                 str(HANDLER),
                 "--extra-files",
@@ -135,7 +168,7 @@ def build_archive(
             check=True,
         )
         shutil.move(staging / f"{name}.mar", path)
-    print(f"wrote {path} ({config.model} {config.model_kwargs}, version {version})")
+    print(f"wrote {path} ({config.model} {config.model_kwargs}, version {version}, runtime {runtime})")
     return path
 
 
@@ -148,20 +181,29 @@ def untrained_source(
     return config, model_from_config(config).state_dict()
 
 
-def read_archive(path: Path) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
-    """(config, fp32 weights) of an archive (.mar) or of the folder TorchServe unpacked it into."""
+def read_archive(path: Path) -> tuple[ModelConfig, dict[str, torch.Tensor] | bytes]:
+    """(config, model) of an archive (.mar) or of the folder TorchServe unpacked it into; the model is fp32
+    weights (runtime torch) or the ONNX graph's bytes (runtime onnxruntime)."""
     if path.is_dir():
-        return ModelConfig.read(path / CONFIG_FILE), cast_floating(load_file(path / WEIGHTS_FILE), torch.float32)
+        config = ModelConfig.read(path / CONFIG_FILE)
+        if config.runtime == "onnxruntime":
+            return config, (path / ONNX_FILE).read_bytes()
+        return config, cast_floating(load_file(path / WEIGHTS_FILE), torch.float32)
     with zipfile.ZipFile(path) as mar:
         config = ModelConfig.from_json(mar.read(CONFIG_FILE))
+        if config.runtime == "onnxruntime":
+            return config, mar.read(ONNX_FILE)
         state = load_safetensors(mar.read(WEIGHTS_FILE))
     return config, cast_floating(state, torch.float32)
 
 
-def load_model_from_archive(path: Path) -> tuple[SegmentationModel, ModelConfig]:
-    """The archived model in eval mode (fp32, CPU) and its config: the handler and the benchmark use this."""
-    config, state = read_archive(path)
-    return model_from_config(config, state).eval(), config
+def load_model_from_archive(path: Path, threads: int | None = None) -> tuple[nn.Module, ModelConfig]:
+    """The archived model, ready to call on a batch (a PyTorch model in eval mode, fp32 on the CPU, or an
+    `OnnxModel` with `threads` intra-op threads), and its config: the handler and the benchmark use this."""
+    config, model = read_archive(path)
+    if isinstance(model, bytes):
+        return OnnxModel(model, threads), config
+    return model_from_config(config, model).eval(), config
 
 
 def _is_stale(path: Path, sources: list[Path]) -> bool:
@@ -182,8 +224,8 @@ def ensure_archives(model_store: Path, rebuild: bool = False) -> list[Path]:
     paths = []
     for model in shipped:
         path = model_store / model.archive_name
-        if rebuild or _is_stale(path, [model.weights, model.config]):
-            build_archive(*load_source(model.weights), version=model.version, path=path)
+        if rebuild or _is_stale(path, model.sources):
+            build_archive(*load_source(model.weights), version=model.version, path=path, onnx=model.onnx)
         paths.append(path)
     return paths
 
@@ -211,6 +253,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     build.add_argument("--version", required=True, help="model version in TorchServe")
     build.add_argument("--output", type=Path, help="the .mar to write (default: model_store/NAME_vVERSION.mar)")
     build.add_argument("--half", action="store_true", help="store the weights in fp16 (loaded back as fp32)")
+    build.add_argument(
+        "--onnx", type=Path, help="serve this ONNX graph of the same model with ONNX Runtime (e.g. training.quantize's)"
+    )
+    build.add_argument(
+        "--precision", default="auto", choices=PRECISIONS, help="PyTorch's arithmetic in the handler (runtime torch)"
+    )
     defaults = ServingOptions()
     build.add_argument("--batch-size", type=int, default=defaults.batch_size, help="TorchServe batch size")
     build.add_argument(
@@ -237,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
         config, state = load_source(args.checkpoint or args.weights)
     output = args.output or REPO_ROOT / "model_store" / archive_name(args.name, args.version)
     options = ServingOptions(args.batch_size, args.max_batch_delay, args.workers, args.response_timeout)
-    build_archive(config, state, args.version, output, args.name, args.half, options)
+    build_archive(config, state, args.version, output, args.name, args.half, options, args.onnx, args.precision)
 
 
 if __name__ == "__main__":

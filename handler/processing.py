@@ -10,6 +10,7 @@ import torch
 from roadseg.images import ImageDecodeError, decode_image, encode_png
 from roadseg.preprocessing import model_input
 from training.inference import category_ids_from_logits
+from training.precision import autocast, memory_format
 
 
 @dataclass
@@ -40,12 +41,16 @@ def batches_by_shape(items: list[PreparedImage]) -> dict[tuple[int, ...], list[i
 
 
 @torch.inference_mode()
-def run_model(model: torch.nn.Module, items: list[PreparedImage], device: torch.device) -> list[torch.Tensor | None]:
-    """Logits (C, h, w) per item (None for refused items), batching items of equal shape."""
+def run_model(
+    model: torch.nn.Module, items: list[PreparedImage], device: torch.device, precision: str = "fp32"
+) -> list[torch.Tensor | None]:
+    """fp32 logits (C, h, w) per item (None for refused items), batching items of equal shape; `precision` is
+    a resolved one (`training.precision`): bf16 runs under autocast in channels-last."""
     outputs: list[torch.Tensor | None] = [None] * len(items)
     for indices in batches_by_shape(items).values():
         batch = torch.stack([t for i in indices if (t := items[i].tensor) is not None]).to(device)
-        logits = model(batch).float().cpu()
+        with autocast(device, precision):
+            logits = model(batch.contiguous(memory_format=memory_format(precision))).float().cpu()
         for row, index in enumerate(indices):
             outputs[index] = logits[row]
     return outputs

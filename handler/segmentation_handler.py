@@ -1,8 +1,11 @@
 """TorchServe handler: image bytes in, PNG of the 8 Cityscapes category ids (same width x height) out.
 
-The archive carries `model_config.json` (registry name, builder kwargs, inference scale) and the weights
-as safetensors (`handler.archive`); the model definition comes from the installed `training.models`. The
-pixel limit is ROADSEG_MAX_PIXELS, shared with the gateway (`roadseg.limits`).
+The archive carries `model_config.json` (registry name, builder kwargs, inference scale, runtime,
+precision) and the model (`handler.archive`): PyTorch weights, run at the config's precision (auto: bf16 +
+channels-last where the hardware has bf16), or an ONNX graph run by ONNX Runtime. Pre- and post-processing
+are the same pure functions either way (`handler.processing`). The worker's intra-op threads share the
+machine's cores with the other workers. The pixel limit is ROADSEG_MAX_PIXELS, shared with the gateway
+(`roadseg.limits`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from handler.archive import load_model_from_archive
 from handler.processing import PreparedImage, mask_png, prepare_image, run_model
 from roadseg.limits import max_pixels
 from roadseg.model_config import MODEL_VERSION_HEADER
+from training.onnx_model import cpu_threads
+from training.precision import prepare_model, resolve_precision
 
 logger = logging.getLogger(__name__)
 # What inference hands to postprocess: the prepared requests and, per request, its logits (None if refused).
@@ -32,18 +37,27 @@ class SegmentationHandler(BaseHandler):
         model_dir = Path(properties["model_dir"])
         self.manifest = context.manifest
         gpu_id = properties.get("gpu_id")
-        use_cuda = torch.cuda.is_available() and gpu_id is not None
+        workers = int((getattr(context, "model_yaml_config", None) or {}).get("minWorkers", 1))
+        threads = max(1, cpu_threads() // max(1, workers))
+        torch.set_num_threads(threads)
+        self.model, self.config = load_model_from_archive(model_dir, threads)
+        use_cuda = torch.cuda.is_available() and gpu_id is not None and self.config.runtime == "torch"
         self.device = torch.device(f"cuda:{gpu_id}" if use_cuda else "cpu")
-        self.model, self.config = load_model_from_archive(model_dir)
-        self.model.to(self.device)
+        self.precision = "fp32"
+        if self.config.runtime == "torch":
+            self.precision = resolve_precision(self.config.precision, self.device)
+            prepare_model(self.model.to(self.device), self.precision)
         self.short_side = self.config.short_side
         self.max_pixels = max_pixels()
         self.initialized = True
         logger.info(
-            "loaded %s %s on %s, short side %d, at most %d pixels",
+            "loaded %s %s: runtime %s, %s on %s with %d threads, short side %d, at most %d pixels",
             self.config.model,
             self.config.model_kwargs,
+            self.config.runtime,
+            self.precision,
             self.device,
+            threads,
             self.short_side,
             self.max_pixels,
         )
@@ -53,7 +67,7 @@ class SegmentationHandler(BaseHandler):
 
     def inference(self, data: list[PreparedImage], *args: Any, **kwargs: Any) -> Batch:
         logger.info("batch of %d request(s)", len(data))  # TorchServe's model_log: shows batches forming
-        return data, run_model(self.model, data, self.device)
+        return data, run_model(self.model, data, self.device, self.precision)
 
     def postprocess(self, data: Batch) -> list[bytes | str]:
         items, logits = data

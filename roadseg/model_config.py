@@ -38,9 +38,13 @@ class ModelConfig:
     def width(self) -> float:
         return float(self.model_kwargs.get("width", 1.0))
 
-    def for_archive(self, name: str, version: str, **serving: str) -> ModelConfig:
+    def for_archive(
+        self, name: str, version: str, runtime: str | None = None, precision: str | None = None
+    ) -> ModelConfig:
         """The config an archive carries: TorchServe name and version, and `runtime` / `precision` if given."""
-        return replace(self, name=name, version=version, **serving)
+        return replace(
+            self, name=name, version=version, runtime=runtime or self.runtime, precision=precision or self.precision
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

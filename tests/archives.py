@@ -10,6 +10,7 @@ from safetensors.torch import save_file
 from handler.archive import ServingOptions, build_archive
 from roadseg.model_config import ModelConfig
 from training.checkpoints import model_from_config
+from training.onnx_export import export_onnx
 
 
 def constant_model(category: int, short_side: int = 64) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
@@ -32,10 +33,30 @@ def write_constant_model(folder: Path, category: int, short_side: int = 64) -> t
     return weights, config_path
 
 
+def write_constant_onnx(path: Path, category: int, short_side: int = 64) -> Path:
+    """The constant model as an ONNX graph (runtime onnxruntime)."""
+    config, state = constant_model(category, short_side)
+    return export_onnx(model_from_config(config, state).eval(), path, short_side)
+
+
 def build_constant_archive(
-    model_store: Path, category: int, version: str, filename: str, options: ServingOptions | None = None
+    model_store: Path,
+    category: int,
+    version: str,
+    filename: str,
+    options: ServingOptions | None = None,
+    onnx: bool = False,
 ) -> Path:
-    """model_store/<filename> holding model 'roadseg' at `version` that answers `category` everywhere."""
-    return build_archive(
-        *constant_model(category), version=version, path=model_store / filename, options=options or ServingOptions()
+    """model_store/<filename> holding model 'roadseg' at `version` that answers `category` everywhere; served
+    by ONNX Runtime with `onnx`, else by PyTorch."""
+    graph = write_constant_onnx(model_store / f".{filename}.onnx", category) if onnx else None
+    path = build_archive(
+        *constant_model(category),
+        version=version,
+        path=model_store / filename,
+        options=options or ServingOptions(),
+        onnx=graph,
     )
+    if graph is not None:
+        graph.unlink()
+    return path

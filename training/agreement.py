@@ -79,9 +79,7 @@ def _figures(confusion: ConfusionMatrix) -> dict[str, Any]:
     return {
         "miou": computed["miou"],
         "pixel_accuracy": computed["pixel_accuracy"],
-        "iou": {
-            name: computed["per_category"][name]["iou"] for i, name in enumerate(CATEGORY_NAMES) if i != VOID_ID
-        },
+        "iou": {name: computed["per_category"][name]["iou"] for i, name in enumerate(CATEGORY_NAMES) if i != VOID_ID},
     }
 
 
@@ -122,7 +120,9 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     print(f"reference torch fp32: mIoU {result['reference']['miou']:.4f}")
     for variant in variants:
         r = result[variant.name]
-        print(f"{variant.name}: mIoU {r['miou']:.4f} ({r['miou_change']:+.4f}), pixels agree {r['pixel_agreement']:.2%}")
+        print(
+            f"{variant.name}: mIoU {r['miou']:.4f} ({r['miou_change']:+.4f}), pixels agree {r['pixel_agreement']:.2%}"
+        )
     print(f"wrote {args.json}")
     return result
 

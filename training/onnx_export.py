@@ -12,6 +12,7 @@ from roadseg.images import decode_image
 from roadseg.preprocessing import model_input
 from training.models import SegmentationModel
 from training.onnx_model import INPUT_NAME, OUTPUT_NAME, OnnxModel
+
 MIN_MASK_AGREEMENT = 0.999  # share of pixels whose argmax must match PyTorch's
 
 

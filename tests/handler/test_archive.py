@@ -5,12 +5,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from handler import archive
-from tests.archives import build_constant_archive, constant_model, write_constant_model
+from tests.archives import build_constant_archive, constant_model, write_constant_model, write_constant_onnx
 from tests.training.helpers import quick_train_argv
 from training import export, train
+from training.checkpoints import model_from_config
+from training.onnx_export import export_onnx
+from training.onnx_model import OnnxModel
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,6 +81,43 @@ def test_export_writes_fp16_weights_that_build_an_archive(camvid_root, tmp_path)
     assert manifest_and_config(path)[1]["model"] == "unet_mini"
 
 
+def test_archive_with_an_onnx_graph_is_served_by_onnx_runtime_with_the_same_logits(tmp_path):
+    config, state = archive.untrained_source("vgg16_unet", 0.125, 64, seed=3)
+    weights, config_path = tmp_path / "m.safetensors", tmp_path / "m.json"
+    save_file({k: v.contiguous() for k, v in state.items()}, weights)
+    config_path.write_text(config.to_json())
+    model = model_from_config(config, state).eval()
+    graph = export_onnx(model, tmp_path / "m.onnx", 64)
+    path = tmp_path / "store" / "o.mar"
+    argv = ["build", "--weights", str(weights), "--onnx", str(graph), "--version", "4.0", "--output", str(path)]
+    archive.main(argv)
+    _, stored, names = manifest_and_config(path)
+    assert stored["runtime"] == "onnxruntime" and stored["version"] == "4.0"
+    assert "model.onnx" in names and "weights.safetensors" not in names
+    served, _ = archive.load_model_from_archive(path, threads=1)
+    assert isinstance(served, OnnxModel)
+    x = torch.randn(2, 3, 64, 90)
+    with torch.inference_mode():
+        assert torch.allclose(served(x), model(x), atol=1e-3)
+
+
+@pytest.mark.parametrize("flags, expected", [([], "auto"), (["--precision", "bf16"], "bf16")])
+def test_archive_records_the_precision_it_runs_at(tmp_path, flags, expected):
+    path = tmp_path / "b.mar"
+    archive.main(["build", "--init", "unet_mini", "--width", "0.25", "--version", "0.2", "--output", str(path), *flags])
+    _, stored, _ = manifest_and_config(path)
+    assert stored["precision"] == expected and stored["runtime"] == "torch"
+
+
+def test_an_archive_refuses_a_graph_onnx_runtime_cannot_load(tmp_path):
+    config, state = constant_model(2)
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a graph")
+    with pytest.raises(ValueError, match="is not an ONNX graph that ONNX Runtime can load"):
+        archive.build_archive(config, state, "1.0", tmp_path / "x.mar", onnx=broken)
+    assert not (tmp_path / "x.mar").exists()
+
+
 @pytest.fixture
 def models_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "models"
@@ -86,10 +126,12 @@ def models_dir(tmp_path, monkeypatch) -> Path:
     return folder
 
 
-def ship(models_dir: Path, stem: str, category: int) -> None:
+def ship(models_dir: Path, stem: str, category: int, onnx_suffix: str | None = None) -> None:
     weights, config = write_constant_model(models_dir / "staging", category)
     weights.rename(models_dir / f"{stem}.safetensors")
     config.rename(models_dir / f"{stem}.json")
+    if onnx_suffix:
+        write_constant_onnx(models_dir / f"{stem}{onnx_suffix}", category)
 
 
 def test_untrained_placeholder_is_built_when_no_weights_are_shipped(tmp_path, models_dir):
@@ -103,11 +145,15 @@ def test_untrained_placeholder_is_built_when_no_weights_are_shipped(tmp_path, mo
 
 def test_every_shipped_version_gets_its_archive_default_first(tmp_path, models_dir):
     ship(models_dir, "vgg16_unet_v1.0", 3)
-    ship(models_dir, "vgg16_unet_v2.0", 6)
+    ship(models_dir, "vgg16_unet_v2.0", 6, archive.SHIPPED_MODELS[0].onnx_suffix)
     paths = archive.ensure_archives(tmp_path / "store")
     assert [p.name for p in paths] == ["roadseg_v2.0.mar", "roadseg_v1.0.mar"]
-    assert [manifest_and_config(p)[1]["version"] for p in paths] == ["2.0", "1.0"]
+    configs = [manifest_and_config(p)[1] for p in paths]
+    assert [(c["version"], c["runtime"]) for c in configs] == [("2.0", "onnxruntime"), ("1.0", "torch")]
     assert archive.torchserve_models(paths) == "roadseg=roadseg_v2.0.mar,roadseg=roadseg_v1.0.mar"
+    for path, category in zip(paths, (6, 3), strict=True):
+        model, _ = archive.load_model_from_archive(path)
+        assert (model(torch.zeros(1, 3, 64, 96)).argmax(1) == category).all()
 
 
 def test_archive_is_rebuilt_from_newer_shipped_weights(tmp_path, models_dir):
@@ -128,6 +174,7 @@ def test_config_properties_loads_the_shipped_versions_default_first():
     assert load_models == archive.torchserve_models(expected)
     assert archive.SHIPPED_MODELS[0].version == "2.0"
     assert all(m.is_present() for m in archive.SHIPPED_MODELS)  # both versions are committed
+    assert archive.SHIPPED_MODELS[0].onnx is not None  # the default is served by ONNX Runtime (INT8)
 
 
 def test_constant_archive_helper_answers_its_category(tmp_path):

@@ -1,12 +1,17 @@
 import io
+from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
-from handler.processing import batches_by_shape, mask_png, prepare_image, run_model
+from handler.processing import PreparedImage, batches_by_shape, mask_png, prepare_image, run_model
 from tests.images import image_bytes
 from training.models import build_model
+from training.onnx_export import export_onnx
+from training.onnx_model import OnnxModel
+from training.quantize import quantize_int8
 
 
 def test_prepare_image_resizes_to_the_short_side_and_keeps_the_original_size():
@@ -47,3 +52,40 @@ def test_run_model_and_mask_png_return_masks_of_each_input_size():
         mask = Image.open(io.BytesIO(mask_png(item_logits, item.size)))
         assert mask.mode == "L" and mask.size == (w, h)
         assert np.asarray(mask).max() <= 7
+
+
+FIXTURE_IMAGES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "camvid_val" / "val").glob("*.png"))
+
+
+@pytest.fixture(scope="module")
+def road_model(tmp_path_factory) -> tuple[torch.nn.Module, Path, Path, list[PreparedImage]]:
+    """A seeded VGG16 U-Net (width 0.125), its fp32 and INT8 graphs (calibrated on half of the real road
+    fixtures), and the other half prepared as the handler prepares them."""
+    torch.manual_seed(0)
+    model = build_model("vgg16_unet", width=0.125).eval()
+    folder = tmp_path_factory.mktemp("graphs")
+    fp32 = export_onnx(model, folder / "fp32.onnx", 96)
+    calibration = [prepare_image(p.read_bytes(), 96).tensor.numpy() for p in FIXTURE_IMAGES[:3]]
+    int8 = quantize_int8(fp32, folder / "int8.onnx", calibration)
+    items = [prepare_image(p.read_bytes(), 96) for p in FIXTURE_IMAGES[3:]]
+    return model, fp32, int8, items
+
+
+def masks(logits: list[torch.Tensor | None]) -> torch.Tensor:
+    return torch.stack([t.argmax(0) for t in logits if t is not None])
+
+
+@pytest.mark.parametrize(
+    "runtime, precision, min_agreement",
+    [("torch", "bf16", 0.97), ("onnx fp32", "fp32", 0.999), ("onnx int8", "fp32", 0.95)],
+)
+def test_each_precision_and_runtime_gives_masks_that_agree_with_fp32(road_model, runtime, precision, min_agreement):
+    model, fp32_graph, int8_graph, items = road_model
+    cpu = torch.device("cpu")
+    expected = masks(run_model(model, items, cpu, "fp32"))
+    variant = {"torch": model, "onnx fp32": OnnxModel(fp32_graph), "onnx int8": OnnxModel(int8_graph)}[runtime]
+    logits = run_model(variant, items, cpu, precision)
+    assert all(t is not None and t.dtype == torch.float32 for t in logits)
+    agreement = (masks(logits) == expected).float().mean().item()
+    assert agreement >= min_agreement, agreement
+    print(f"{runtime} {precision}: {agreement:.4f}")

@@ -5,11 +5,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from tests.archives import build_constant_archive
+from handler.archive import build_archive
+from tests.archives import build_constant_archive, constant_model
 from tests.handler.conftest import load_handler, torchserve_context
 from tests.images import image_bytes
+from training.onnx_model import OnnxModel, cpu_threads
 
 
 @pytest.fixture
@@ -45,3 +48,31 @@ def test_a_batch_with_one_bad_image_refuses_only_that_request(handler_and_contex
         assert context.get_response_status(index)[0] in (None, 200)
         mask = Image.open(io.BytesIO(outputs[index]))
         assert mask.size == size and np.unique(np.asarray(mask)).tolist() == [7]
+
+
+def test_an_onnx_archive_is_run_by_onnx_runtime_with_the_same_processing(tmp_path):
+    archive = build_constant_archive(tmp_path / "store", 4, "3.2", "roadseg.mar", onnx=True)
+    handler, model_dir, manifest = load_handler(archive, tmp_path)
+    assert handler.config.runtime == "onnxruntime" and isinstance(handler.model, OnnxModel)
+    assert handler.precision == "fp32" and handler.device.type == "cpu"
+    context = torchserve_context(model_dir, manifest, 2)
+    outputs = handler.handle([{"body": image_bytes("jpeg", 70, 40)}, {"data": b""}], context)
+    mask = Image.open(io.BytesIO(outputs[0]))
+    assert mask.size == (70, 40) and np.unique(np.asarray(mask)).tolist() == [4]
+    assert context.get_response_status(1)[0] == 400 and "empty" in json.loads(outputs[1])["message"]
+
+
+def test_torch_runtime_runs_at_the_archived_precision_on_the_machine_s_cores(tmp_path):
+    threads = torch.get_num_threads()
+    archive = tmp_path / "bf16.mar"
+    config, state = constant_model(2)
+    build_archive(config, state, "3.3", archive, precision="bf16")
+    try:
+        handler, model_dir, manifest = load_handler(archive, tmp_path)
+        assert handler.precision == "bf16" and torch.get_num_threads() == cpu_threads()
+        convs = [p for p in handler.model.parameters() if p.dim() == 4 and p.shape[-1] > 1]
+        assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+        outputs = handler.handle([{"body": image_bytes("png-rgb", 50, 30)}], torchserve_context(model_dir, manifest, 1))
+        assert np.unique(np.asarray(Image.open(io.BytesIO(outputs[0])))).tolist() == [2]
+    finally:
+        torch.set_num_threads(threads)
