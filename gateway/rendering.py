@@ -11,6 +11,12 @@ from roadseg.categories import colorize
 from roadseg.images import encode_png
 
 
+def mask_size(mask_png: bytes) -> tuple[int, int]:
+    """(width, height) of a mask PNG, from its header."""
+    with Image.open(io.BytesIO(mask_png)) as image:
+        return image.size
+
+
 def mask_ids(mask_png: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(mask_png)) as image:
         return np.asarray(image.convert("L"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 
 import numpy as np
@@ -29,8 +30,9 @@ class ImageTooLargeError(ImageDecodeError):
     """The image has more pixels than allowed."""
 
 
-def open_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
-    """Open and fully decode `data`, checking format and size (default: ROADSEG_MAX_PIXELS) before decoding."""
+def inspect_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
+    """Open `data` lazily, checking from its header alone that it is a supported format with at most
+    `max_pixels` pixels (default: ROADSEG_MAX_PIXELS); the pixels are not decoded."""
     max_pixels = configured_max_pixels() if max_pixels is None else max_pixels
     if not data:
         raise ImageDecodeError("the uploaded file is empty")
@@ -49,6 +51,12 @@ def open_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
         raise ImageTooLargeError(
             f"the image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,} pixels"
         )
+    return image
+
+
+def open_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
+    """`inspect_image`, then decode every pixel (truncated or corrupt data fails here)."""
+    image = inspect_image(data, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. odd EXIF or ICC data: the pixels are still fine
@@ -74,8 +82,18 @@ def rgb_array(image: Image.Image) -> np.ndarray:
 
 
 def upright_size(image: Image.Image) -> tuple[int, int]:
-    """(width, height) once the EXIF orientation is applied, without transposing the pixels."""
-    orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    """(width, height) once the EXIF orientation is applied, from the header alone (a PNG's eXIf chunk comes
+    before its pixel data; Pillow's getexif would decode the whole PNG to look for a late one)."""
+    try:
+        if image.format == "PNG":
+            exif = Image.Exif()
+            if raw := image.info.get("exif"):
+                exif.load(raw)
+        else:
+            exif = image.getexif()
+        orientation = exif.get(EXIF_ORIENTATION, 1)
+    except (OSError, SyntaxError, ValueError, struct.error):
+        orientation = 1  # unreadable metadata: the decoder will say what is wrong with the file
     width, height = image.size
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 

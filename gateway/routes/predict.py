@@ -15,12 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from gateway.config import Settings
 from gateway.deps import get_app_settings, get_torchserve
 from gateway.errors import ErrorBody, GatewayError
-from gateway.rendering import colour_png, mask_ids, overlay_png
+from gateway.rendering import colour_png, mask_ids, mask_size, overlay_png
 from gateway.torchserve import TorchServeClient
 from roadseg.images import (
     ImageDecodeError,
     ImageTooLargeError,
     UnsupportedImageError,
+    inspect_image,
     open_image,
     rgb_array,
     upright_size,
@@ -59,9 +60,10 @@ async def read_upload(file: UploadFile, limit: int) -> bytes:
 
 
 def check_image(data: bytes, max_pixels: int, need_pixels: bool) -> tuple[tuple[int, int], np.ndarray | None]:
-    """Fully decode once (catches truncation); ((width, height), RGB when `need_pixels`)."""
+    """((width, height), RGB when `need_pixels`). Format and size come from the header; the pixels are decoded
+    only when needed (the overlay): the handler decodes them anyway, and refuses truncated data with a 400."""
     try:
-        image = open_image(data, max_pixels)
+        image = open_image(data, max_pixels) if need_pixels else inspect_image(data, max_pixels)
     except ImageTooLargeError as error:
         raise GatewayError(413, "too_many_pixels", str(error)) from None
     except UnsupportedImageError as error:
@@ -101,19 +103,24 @@ async def predict(
     ] = None,
 ) -> StreamingResponse:
     data = await read_upload(file, settings.max_upload_bytes)
-    (width, height), rgb = await run_in_threadpool(check_image, data, settings.max_pixels, format is MaskFormat.overlay)
+    if format is MaskFormat.overlay:
+        (width, height), rgb = await run_in_threadpool(check_image, data, settings.max_pixels, True)
+    else:
+        (width, height), rgb = check_image(data, settings.max_pixels, False)  # the header only: no thread hop
     prediction = await torchserve.predict(data, model or settings.model_name, version)
-    ids = await run_in_threadpool(mask_ids, prediction.png)
-    if ids.shape != (height, width):
+    ids = None if format is MaskFormat.raw else await run_in_threadpool(mask_ids, prediction.png)
+    mask_width, mask_height = mask_size(prediction.png) if ids is None else (ids.shape[1], ids.shape[0])
+    if (mask_width, mask_height) != (width, height):
         raise GatewayError(
             502,
             "torchserve_error",
-            f"the model server returned a {ids.shape[1]}x{ids.shape[0]} mask for a {width}x{height} image",
+            f"the model server returned a {mask_width}x{mask_height} mask for a {width}x{height} image",
         )
     if format is MaskFormat.color:
+        assert ids is not None
         png = await run_in_threadpool(colour_png, ids)
     elif format is MaskFormat.overlay:
-        assert rgb is not None  # check_image decoded the pixels for an overlay
+        assert rgb is not None and ids is not None  # check_image decoded the pixels for an overlay
         png = await run_in_threadpool(overlay_png, rgb, ids, alpha)
     else:
         png = prediction.png

@@ -1,3 +1,5 @@
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -7,6 +9,7 @@ from roadseg.images import (
     ImageTooLargeError,
     UnsupportedImageError,
     decode_image,
+    inspect_image,
     open_image,
     upright_size,
 )
@@ -56,3 +59,24 @@ def test_bad_bytes_raise_a_clear_error(data, error, words):
 def test_unsupported_format_is_named():
     with pytest.raises(UnsupportedImageError, match="GIF images are not supported"):
         decode_image(encode(Image.new("RGB", (4, 4)), "GIF"))
+
+
+def test_inspect_image_reads_the_header_only_and_open_image_decodes():
+    truncated = image_bytes("png-rgb", 200, 150)[:300]
+    image = inspect_image(truncated, 10**6)
+    assert image.size == (200, 150) and upright_size(image) == (200, 150)
+    with pytest.raises(ImageDecodeError, match="truncated"):
+        open_image(truncated, 10**6)
+    with pytest.raises(ImageTooLargeError, match="the limit is 29,999 pixels"):
+        inspect_image(truncated, 29_999)
+
+
+def test_upright_size_of_a_png_reads_its_exif_chunk_without_decoding():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 40)).save(buffer, format="PNG", exif=exif)
+    data = buffer.getvalue()
+    truncated = data[: data.index(b"IDAT") + 8]  # the header and eXIf chunk, no pixel data
+    assert upright_size(inspect_image(truncated, 10**6)) == (40, 120)
+    assert decode_image(data).shape[:2] == (120, 40)  # the decoder agrees
