@@ -50,7 +50,7 @@ class ServingOptions:
     """TorchServe's per-model settings, written into the archive's model-config.yaml."""
 
     batch_size: int = 4
-    max_batch_delay_ms: int = 20
+    max_batch_delay_ms: int = 2
     workers: int = 1
     response_timeout_s: int = 60
 

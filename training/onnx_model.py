@@ -20,11 +20,13 @@ def cpu_threads() -> int:
 
 
 def session_options(threads: int | None = None) -> ort.SessionOptions:
-    """All graph optimisations, `threads` intra-op threads (default: every core), no inter-op pool."""
+    """All graph optimisations, `threads` intra-op threads (default: every core), no inter-op pool, and no
+    spinning: idle threads sleep instead of busy-waiting on cores the server's other processes need."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads or cpu_threads()
     options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 

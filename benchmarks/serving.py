@@ -1,0 +1,307 @@
+"""The model in every way it runs, in-process and served, in one run; writes the table into docs/BENCHMARKS.md.
+Not a test: it prints figures.
+
+    python -m benchmarks.serving                 # starts TorchServe + the gateway on free ports (make bench)
+    python -m benchmarks.serving --url http://127.0.0.1:8000 --no-write      # against a running `make run`
+
+For each size (480x360 and 2048x1024, made from one CamVid val image) it times the handler's pipeline
+in-process (decode, resize, model, logits to full size, argmax, PNG; `handler.processing`) with the
+default version's model run four ways: eager PyTorch fp32, bf16 autocast + channels-last, ONNX Runtime
+fp32 and ONNX Runtime INT8 (`training.quantize`); then POST /predict (format raw) at concurrency 1 and 8
+against the shipped configuration. Ratios are to eager fp32 and to the in-process time of the served
+runtime. The FLOP bound is the model's MACs x 2 over the machine's measured fp32 matrix-multiply peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import platform
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import onnxruntime as ort
+import torch
+from PIL import Image
+from torch.utils.flop_counter import FlopCounterMode
+
+from handler.archive import SHIPPED_MODELS, ensure_archives, torchserve_models
+from handler.processing import mask_png, prepare_image, run_model
+from stack.processes import TorchServePorts, gateway_env, start_gateway, start_torchserve, stop, wait_for
+from training.checkpoints import load_model
+from training.onnx_export import export_onnx
+from training.onnx_model import OnnxModel, cpu_threads
+from training.precision import cpu_has_bf16, prepare_model
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_IMAGE = REPO_ROOT.parent / "shared/data/camvid/val/0016E5_07959.png"
+FALLBACK_IMAGE = REPO_ROOT / "streamlit/samples/camvid_0016E5_07959.jpg"
+DOC = REPO_ROOT / "docs" / "BENCHMARKS.md"
+BEGIN, END = "<!-- benchmarks.serving:begin -->", "<!-- benchmarks.serving:end -->"
+EAGER, BF16, ORT_FP32, ORT_INT8 = "eager fp32", "bf16 + channels-last", "ONNX Runtime fp32", "ONNX Runtime INT8"
+
+
+@dataclass
+class Row:
+    size: str
+    path: str
+    times: list[float]
+    throughput: float | None = None
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.times) * 1000
+
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.times)
+        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000
+
+    @property
+    def images_per_s(self) -> float:
+        return self.throughput if self.throughput is not None else 1000 / self.p50
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--url", help="a running gateway (default: start TorchServe and a gateway for this run)")
+    p.add_argument("--image", type=Path, default=DEFAULT_IMAGE, help="road image, resized to each size")
+    p.add_argument("--sizes", nargs="+", default=["480x360", "2048x1024"], help="WIDTHxHEIGHT sizes")
+    p.add_argument("--requests", type=int, default=24, help="requests per served measurement")
+    p.add_argument("--runs", type=int, default=12, help="runs per in-process measurement (fewer if slow)")
+    p.add_argument("--concurrency", type=int, nargs="+", default=[1, 8], help="concurrent clients")
+    p.add_argument("--output", type=Path, default=DOC, help="the Markdown file whose generated section is replaced")
+    p.add_argument("--no-write", action="store_true", help="print only")
+    return p
+
+
+def image_at(path: Path, size: tuple[int, int]) -> bytes:
+    source = path if path.exists() else FALLBACK_IMAGE
+    buffer = io.BytesIO()
+    Image.open(source).convert("RGB").resize(size, Image.Resampling.BILINEAR).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def timed(fn: Callable[[], object], runs: int, budget_s: float = 30.0) -> list[float]:
+    """Seconds per call after one warm-up: `runs` calls, or fewer (at least 3) once `budget_s` is spent."""
+    fn()
+    times: list[float] = []
+    spent = time.perf_counter()
+    while len(times) < runs and (len(times) < 3 or time.perf_counter() - spent < budget_s):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def pipeline(model: torch.nn.Module, precision: str, data: bytes, short_side: int) -> Callable[[], bytes]:
+    """The handler's work for one request, in-process."""
+
+    def once() -> bytes:
+        item = prepare_image(data, short_side)
+        [logits] = run_model(model, [item], torch.device("cpu"), precision)
+        assert logits is not None, item.error
+        return mask_png(logits, item.size)
+
+    return once
+
+
+def time_http(url: str, data: bytes, runs: int, concurrency: int) -> tuple[list[float], float]:
+    with httpx.Client(base_url=url, timeout=300, limits=httpx.Limits(max_connections=concurrency)) as client:
+
+        def once(_: object = None) -> float:
+            started = time.perf_counter()
+            response = client.post("/predict", files={"file": ("bench.png", data, "image/png")})
+            response.raise_for_status()
+            return time.perf_counter() - started
+
+        for _ in range(concurrency):
+            once()  # warm-up: connections open, the worker's first batch done
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            times = list(pool.map(once, range(runs)))
+        return times, runs / (time.perf_counter() - started)
+
+
+def peak_gflops() -> float:
+    """The best fp32 matrix-multiply rate of this process's threads (GFLOP/s)."""
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    best = min(timed(lambda: a @ b, 8))
+    return 2 * 2048**3 / best / 1e9
+
+
+def model_macs(model: torch.nn.Module, height: int, width: int) -> float:
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model(torch.zeros(1, 3, height, width))
+    return counter.get_total_flops() / 2
+
+
+def start_services(workdir: Path) -> tuple[str, list]:
+    """TorchServe with the shipped archives and a gateway, on free loopback ports."""
+    import socket
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    archives = ensure_archives(REPO_ROOT / "model_store")
+    ports = TorchServePorts(free_port(), free_port(), free_port())
+    torchserve = start_torchserve(workdir / "torchserve", REPO_ROOT / "model_store", ports, torchserve_models(archives))
+    port = free_port()
+    gateway = start_gateway(port, gateway_env(ports, workdir / "torchserve"), workdir / "gateway.log")
+    url = f"http://127.0.0.1:{port}"
+    wait_for(f"{url}/health", 300, gateway)
+    return url, [gateway, torchserve]
+
+
+def measure(args: argparse.Namespace, url: str, workdir: Path) -> tuple[list[Row], dict[str, object]]:
+    default = SHIPPED_MODELS[0]
+    threads = cpu_threads()
+    torch.set_num_threads(threads)
+    model, config = load_model(default.weights)
+    variants: dict[str, tuple[torch.nn.Module, str]] = {
+        EAGER: (model, "fp32"),
+        BF16: (prepare_model(load_model(default.weights)[0], "bf16"), "bf16"),
+        ORT_FP32: (OnnxModel(export_onnx(model, workdir / "fp32.onnx", config.short_side), threads), "fp32"),
+    }
+    if default.onnx is not None:
+        variants[ORT_INT8] = (OnnxModel(default.onnx, threads), "fp32")
+    served = ORT_INT8 if default.onnx is not None and default.onnx.name.endswith(".int8.onnx") else EAGER
+    listing = httpx.get(f"{url}/models", timeout=30).json()
+    version = next(v for m in listing for v in m["versions"] if v["is_default"])
+    facts: dict[str, object] = {
+        "cpu": _cpu_name(),
+        "threads": threads,
+        "bf16": cpu_has_bf16(),
+        "torch": torch.__version__,
+        "onnxruntime": ort.__version__,
+        "model": f"{config.model} {config.model_kwargs}, version {default.version}, short side {config.short_side}",
+        "served": served,
+        "batch_size": version.get("batch_size"),
+        "workers": version.get("workers"),
+        "peak_gflops": peak_gflops(),
+        "macs": {},
+    }
+    rows: list[Row] = []
+    for size_text in args.sizes:
+        width, height = (int(v) for v in size_text.lower().split("x"))
+        data = image_at(args.image, (width, height))
+        item = prepare_image(data, config.short_side)
+        assert item.tensor is not None
+        facts["macs"][size_text] = model_macs(model, *item.tensor.shape[1:])  # type: ignore[index]
+        for name, (runner, precision) in variants.items():
+            rows.append(Row(size_text, name, timed(pipeline(runner, precision, data, config.short_side), args.runs)))
+            print(_line(rows[-1]), flush=True)
+        for concurrency in args.concurrency:
+            times, throughput = time_http(url, data, args.requests, concurrency)
+            rows.append(Row(size_text, f"/predict c={concurrency}", times, throughput))
+            print(_line(rows[-1]), flush=True)
+    return rows, facts
+
+
+def _cpu_name() -> str:
+    try:
+        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+    except OSError:
+        found = None
+    return found.group(1).strip() if found else platform.processor() or platform.machine()
+
+
+def _line(row: Row) -> str:
+    return f"{row.size:>10} {row.path:>22} p50 {row.p50:8.1f} ms  p95 {row.p95:8.1f} ms  {row.images_per_s:6.2f} img/s"
+
+
+def report(rows: list[Row], facts: dict[str, object], concurrency: list[int]) -> str:
+    """The Markdown section: machine, table, FLOP bound, and the issue's three targets."""
+    served = str(facts["served"])
+    lines = [
+        f"Machine: {facts['cpu']}, {facts['threads']} threads, native bf16: {'yes' if facts['bf16'] else 'no'}; "
+        f"PyTorch {facts['torch']}, ONNX Runtime {facts['onnxruntime']}. Model: {facts['model']}. Served: "
+        f"{served} (TorchServe batch size {facts['batch_size']}, {facts['workers']} worker(s)).",
+        "",
+        "| size | path | p50 ms | p95 ms | img/s | p50 / eager fp32 | p50 / in-process served runtime |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    by_key = {(r.size, r.path): r for r in rows}
+    for row in rows:
+        eager, own = by_key[(row.size, EAGER)], by_key[(row.size, served)]
+        relative = f"{row.p50 / own.p50:.2f}" if row.path.startswith("/predict") or row.path == served else ""
+        label = f"in-process {row.path}" + (" (served)" if row.path == served else "")
+        lines.append(
+            f"| {row.size} | {label if not row.path.startswith('/') else row.path} | {row.p50:.1f} | {row.p95:.1f} | "
+            f"{row.images_per_s:.2f} | {row.p50 / eager.p50:.2f} | {relative} |"
+        )
+    peak = float(facts["peak_gflops"])  # type: ignore[arg-type]
+    macs: dict[str, float] = facts["macs"]  # type: ignore[assignment]
+    bounds = ", ".join(f"{size}: {m / 1e9:.1f} GMACs -> {2 * m / (peak * 1e9) * 1000:.0f} ms" for size, m in macs.items())
+    lines += ["", f"FLOP bound (MACs x 2 / measured fp32 peak of {peak:.0f} GFLOP/s): {bounds}."]
+    first = rows[0].size
+    c_low, c_high = min(concurrency), max(concurrency)
+    served_c1 = by_key[(first, f"/predict c={c_low}")]
+    checks = [
+        (
+            f"served /predict p50 at {first} <= 0.45x in-process eager fp32",
+            served_c1.p50 / by_key[(first, EAGER)].p50,
+            0.45,
+            "le",
+        ),
+        (
+            f"served p50 / in-process p50 of the served runtime at {first} <= 1.15",
+            served_c1.p50 / by_key[(first, served)].p50,
+            1.15,
+            "le",
+        ),
+    ]
+    for size in dict.fromkeys(r.size for r in rows):
+        low, high = by_key[(size, f"/predict c={c_low}")], by_key[(size, f"/predict c={c_high}")]
+        checks.append(
+            (f"throughput at c={c_high} >= c={c_low} at {size}", high.images_per_s / low.images_per_s, 1.0, "ge")
+        )
+    lines += ["", "Targets:"]
+    for text, value, limit, sense in checks:
+        met = value <= limit if sense == "le" else value >= limit
+        lines.append(f"- {text}: {value:.2f} ({'met' if met else 'missed'})")
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str, command: str) -> None:
+    """Replace the generated section of `path` (between BEGIN and END), or append one."""
+    body = f"{BEGIN}\nGenerated by `{command}`; re-run it to refresh.\n\n{section}\n{END}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + body + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + body + "\n"
+    path.write_text(text)
+
+
+def main(args: argparse.Namespace) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        processes: list = []
+        try:
+            url = args.url
+            if url is None:
+                url, processes = start_services(workdir)
+            rows, facts = measure(args, url, workdir)
+        finally:
+            for process in processes:
+                stop(process)
+    section = report(rows, facts, args.concurrency)
+    print("\n" + section)
+    if not args.no_write:
+        write_section(args.output, section, "python -m benchmarks.serving")
+        print(f"\nwrote {args.output}")
+    return section
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
