@@ -241,7 +241,9 @@ def report(rows: list[Row], facts: dict[str, object], concurrency: list[int]) ->
         )
     peak = float(facts["peak_gflops"])  # type: ignore[arg-type]
     macs: dict[str, float] = facts["macs"]  # type: ignore[assignment]
-    bounds = ", ".join(f"{size}: {m / 1e9:.1f} GMACs -> {2 * m / (peak * 1e9) * 1000:.0f} ms" for size, m in macs.items())
+    bounds = ", ".join(
+        f"{size}: {m / 1e9:.1f} GMACs -> {2 * m / (peak * 1e9) * 1000:.0f} ms" for size, m in macs.items()
+    )
     lines += ["", f"FLOP bound (MACs x 2 / measured fp32 peak of {peak:.0f} GFLOP/s): {bounds}."]
     first = rows[0].size
     c_low, c_high = min(concurrency), max(concurrency)
