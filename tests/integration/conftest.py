@@ -16,7 +16,7 @@ from handler.archive import ServingOptions
 from stack.processes import TorchServePorts, gateway_env, start_gateway, start_torchserve, stop, wait_for
 from tests.archives import build_constant_archive
 
-V1_CATEGORY, V2_CATEGORY = 1, 5  # version 1.0 answers "flat" everywhere, 2.0 "sky"
+V1_CATEGORY, V2_CATEGORY = 1, 5  # version 1.0 answers "flat" everywhere (PyTorch), 2.0 "sky" (ONNX Runtime)
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_PIXELS = 5_000_000
 
@@ -46,7 +46,7 @@ def stack(tmp_path_factory) -> Stack:
     # A batch delay long enough for concurrent requests to share a batch (the batching test reads the log).
     options = ServingOptions(batch_size=4, max_batch_delay_ms=100)
     build_constant_archive(store, V1_CATEGORY, "1.0", "roadseg_v1.mar", options)
-    build_constant_archive(store, V2_CATEGORY, "2.0", "roadseg_v2.mar", options)
+    build_constant_archive(store, V2_CATEGORY, "2.0", "roadseg_v2.mar", options, onnx=True)  # ONNX Runtime
     ports = TorchServePorts(free_port(), free_port(), free_port())
     workdir = root / "torchserve"
     # The operator's choice for this test: the model API is on so that admin can register version 2.0.

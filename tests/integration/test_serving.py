@@ -116,6 +116,20 @@ def test_models_lists_both_versions_and_version_routes(stack):
             assert response.headers["x-model-version"] == version
 
 
+def test_torchserve_runs_each_version_with_its_archived_runtime(stack):
+    with stack.client() as client:
+        for version in ("1.0", "2.0"):  # both workers are up once each has answered
+            assert (
+                client.post(
+                    f"/predict?version={version}", files={"file": ("x.png", image_bytes("png-rgb"))}
+                ).status_code
+                == 200
+            )
+    log = (stack.workdir / "logs" / "model_log.log").read_text()
+    runtimes = re.findall(r"W-\d+-roadseg_(\S+?)-stdout.*?loaded unet_mini .*?: runtime (\w+)", log)
+    assert set(runtimes) == {("1.0", "torch"), ("2.0", "onnxruntime")}, runtimes
+
+
 def test_admin_set_default_changes_the_answering_version(stack):
     data = image_bytes("png-rgb", 40, 30)
     admin.main(["set-default", "roadseg", "2.0"], stack.settings)
