@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium run lint test test-fast locks train-v1 train-default pilots compare clean
+.PHONY: install java chromium run lint test test-fast locks train-v1 train-default pilots compare quantize agreement bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,22 @@ compare: install
 		--dataset camvid --data-root $(CAMVID_ROOT) --epochs 20 --batch-size 8 --crop 256 320 \
 		--loss ce_lovasz --class-weights median_freq --precision auto --per-category \
 		--runs-dir $(RUNS)/compare --output docs/comparison
+
+# The default version as INT8 for ONNX Runtime (calibrated on CamVid train, checked on val; fails past 0.01 mIoU).
+quantize: install
+	$(BIN)/python -m training.quantize --weights models/vgg16_unet_v2.0.safetensors --dataset camvid \
+		--data-root $(CAMVID_ROOT) --output models/vgg16_unet_v2.0.int8.onnx
+
+# How far bf16 and INT8 stray from fp32 on CamVid val (mIoU change, pixel agreement).
+agreement: install
+	$(BIN)/python -m training.agreement --weights models/vgg16_unet_v2.0.safetensors --dataset camvid \
+		--data-root $(CAMVID_ROOT) --precision bf16 --onnx models/vgg16_unet_v2.0.int8.onnx \
+		--json docs/model/v2.0/runtime_agreement.json
+
+# Every way the default version runs, in-process and served (its own TorchServe + gateway), in one run:
+# the generated section of docs/BENCHMARKS.md. Run it on an otherwise idle machine.
+bench: install java
+	$(BIN)/python -m benchmarks.serving
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 import onnxruntime as ort
+import psutil
 import torch
 from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
@@ -162,7 +163,43 @@ def start_services(workdir: Path) -> tuple[str, list]:
     return url, [gateway, torchserve]
 
 
-def measure(args: argparse.Namespace, url: str, workdir: Path) -> tuple[list[Row], dict[str, object]]:
+def breakdown(url: str, data: bytes, processes: list, logs: Path, runs: int = 20) -> dict[str, float]:
+    """Where one request's time and CPU go, over `runs` sequential requests: medians of the client's
+    clock, the gateway's call to TorchServe (X-Inference-Time-Ms), TorchServe's own latency and the
+    handler's (its metrics logs); CPU ms per request of the gateway, TorchServe's frontend and its worker."""
+    gateway, torchserve = (psutil.Process(p.pid) for p in processes)
+    family = {"gateway": [gateway, *gateway.children(recursive=True)]}
+    for process in torchserve.children(recursive=True):
+        kind = "model worker" if "python" in process.name() else "TorchServe frontend"
+        family.setdefault(kind, []).append(process)
+
+    def cpu() -> dict[str, float]:
+        return {k: sum(sum(p.cpu_times()[:2]) for p in ps) for k, ps in family.items()}
+
+    client, upstream = [], []
+    with httpx.Client(base_url=url, timeout=300) as http:
+        before = cpu()
+        for _ in range(runs):
+            started = time.perf_counter()
+            response = http.post("/predict", files={"file": ("bench.png", data, "image/png")})
+            response.raise_for_status()
+            client.append((time.perf_counter() - started) * 1000)
+            upstream.append(float(response.headers["x-inference-time-ms"]))
+        after = cpu()
+    time.sleep(2)  # TorchServe writes its metrics shortly after answering
+    handler = re.findall(r"PredictionTime\.ms:([0-9.]+)", (logs / "model_metrics.log").read_text())
+    served = re.findall(r"ts_inference_latency_microseconds\.\w+:([0-9.]+)", (logs / "ts_metrics.log").read_text())
+    result = {
+        "client": statistics.median(client),
+        "gateway to TorchServe": statistics.median(upstream),
+        "TorchServe": statistics.median(float(v) / 1000 for v in served[-runs:]),
+        "handler": statistics.median(float(v) for v in handler[-runs:]),
+    }
+    result.update({f"cpu {k}": (after[k] - before[k]) * 1000 / runs for k in family})
+    return result
+
+
+def measure(args: argparse.Namespace, url: str, workdir: Path, processes: list) -> tuple[list[Row], dict[str, object]]:
     default = SHIPPED_MODELS[0]
     threads = cpu_threads()
     torch.set_num_threads(threads)
@@ -204,6 +241,10 @@ def measure(args: argparse.Namespace, url: str, workdir: Path) -> tuple[list[Row
             times, throughput = time_http(url, data, args.requests, concurrency)
             rows.append(Row(size_text, f"/predict c={concurrency}", times, throughput))
             print(_line(rows[-1]), flush=True)
+        if processes:
+            facts.setdefault("breakdown", {})[size_text] = breakdown(  # type: ignore[index]
+                url, data, processes, workdir / "torchserve" / "logs"
+            )
     return rows, facts
 
 
@@ -267,6 +308,19 @@ def report(rows: list[Row], facts: dict[str, object], concurrency: list[int]) ->
         checks.append(
             (f"throughput at c={c_high} >= c={c_low} at {size}", high.images_per_s / low.images_per_s, 1.0, "ge")
         )
+    split: dict[str, dict[str, float]] = facts.get("breakdown", {})  # type: ignore[assignment]
+    if split:
+        lines += [
+            "",
+            "One request at a time, 20 requests (medians; CPU: milliseconds of CPU time per request):",
+            "",
+            "| size | client ms | gateway -> TorchServe ms | TorchServe ms | handler ms | "
+            + " | ".join(f"CPU {k.removeprefix('cpu ')}" for k in next(iter(split.values())) if k.startswith("cpu "))
+            + " |",
+            "| --- " * (4 + sum(k.startswith("cpu ") for k in next(iter(split.values())))) + "| --- |",
+        ]
+        for size, figures in split.items():
+            lines.append(f"| {size} | " + " | ".join(f"{v:.1f}" for v in figures.values()) + " |")
     lines += ["", "Targets:"]
     for text, value, limit, sense in checks:
         met = value <= limit if sense == "le" else value >= limit
@@ -293,7 +347,7 @@ def main(args: argparse.Namespace) -> str:
             url = args.url
             if url is None:
                 url, processes = start_services(workdir)
-            rows, facts = measure(args, url, workdir)
+            rows, facts = measure(args, url, workdir, processes)
         finally:
             for process in processes:
                 stop(process)

@@ -59,8 +59,9 @@ def calibration_images(dataset: str, root: Path, split: str, short_side: int, co
     return [images[int(i)][0].numpy() for i in dict.fromkeys(picks)]
 
 
-def quantize_int8(fp32_onnx: Path, output: Path, images: list[np.ndarray]) -> Path:
-    """Write `output`: the fp32 graph as QDQ INT8 (see SETTINGS), ranges calibrated on `images`."""
+def quantize_int8(fp32_onnx: Path, output: Path, images: list[np.ndarray], full_range: bool = False) -> Path:
+    """Write `output`: the fp32 graph as QDQ INT8 (see SETTINGS), ranges calibrated on `images`; with
+    `full_range`, weights use all 8 bits (for CPUs with VNNI, where the 16-bit sums cannot saturate)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
@@ -72,7 +73,7 @@ def quantize_int8(fp32_onnx: Path, output: Path, images: list[np.ndarray]) -> Pa
             ImageReader(images),
             quant_format=QuantFormat.QDQ,
             per_channel=True,
-            reduce_range=True,
+            reduce_range=not full_range,
             weight_type=QuantType.QInt8,
             activation_type=QuantType.QUInt8,
             calibrate_method=CalibrationMethod.MinMax,
@@ -90,6 +91,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="val", help="labelled split the INT8 model is checked on")
     p.add_argument("--limit", type=int, help="check on the first N images only")
     p.add_argument("--tolerance", type=float, default=0.01, help="largest mIoU drop accepted")
+    p.add_argument(
+        "--full-range", action="store_true", help="8-bit weights (VNNI CPUs); the default 7 bits avoid saturation"
+    )
     p.add_argument("--output", required=True, type=Path, help="the INT8 .onnx to write")
     return p
 
@@ -101,7 +105,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     )
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = export_onnx(model, Path(tmp) / "fp32.onnx", config.short_side)
-        quantize_int8(fp32, args.output, images)
+        quantize_int8(fp32, args.output, images, args.full_range)
     loader = split_loader(args.dataset, args.data_root, args.split, config.short_side, args.limit)
     int8 = Variant("onnxruntime int8", OnnxModel(args.output))
     figures = agreement_on_split(Variant("torch fp32", model), [int8], loader)
@@ -111,6 +115,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         "weights": str(args.weights),
         "quantization": {
             **SETTINGS,
+            **({"weights": "int8, per channel, full range (8 bits)"} if args.full_range else {}),
             "calibration_split": f"{args.dataset} {args.calibration_split}",
             "calibration_images": len(images),
         },
