@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +32,11 @@ class Settings(BaseSettings):
     inference_timeout_s: float = Field(30.0, description="TorchServe slower than this gets 504")
     connect_timeout_s: float = Field(3.0, description="TorchServe unreachable for this long gets 503")
     max_connections: int = Field(32, description="connection pool size towards TorchServe")
+    threads: int = Field(
+        default_factory=lambda: len(os.sched_getaffinity(0)),
+        gt=0,
+        description="worker threads for decoding and rendering (default: the cores this process may use)",
+    )
     version_cache_s: float = Field(5.0, description="how long the default model version is cached")
 
 
