@@ -91,6 +91,10 @@ class ShippedModel:
         return [self.weights, self.config, *([self.onnx] if self.onnx else [])]
 
     @property
+    def runtime(self) -> str:
+        return "onnxruntime" if self.onnx_suffix else "torch"
+
+    @property
     def archive_name(self) -> str:
         return archive_name(MODEL_NAME, self.version)
 
@@ -206,8 +210,17 @@ def load_model_from_archive(path: Path, threads: int | None = None) -> tuple[nn.
     return model_from_config(config, model).eval(), config
 
 
-def _is_stale(path: Path, sources: list[Path]) -> bool:
-    return not path.exists() or any(p.stat().st_mtime > path.stat().st_mtime for p in sources)
+def _is_stale(path: Path, sources: list[Path], runtime: str | None = None) -> bool:
+    """Missing, older than a source, unreadable, or built for another runtime (e.g. by an older checkout)."""
+    if not path.exists() or any(p.stat().st_mtime > path.stat().st_mtime for p in sources):
+        return True
+    if runtime is None:
+        return False
+    try:
+        with zipfile.ZipFile(path) as mar:
+            return ModelConfig.from_json(mar.read(CONFIG_FILE)).runtime != runtime
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return True
 
 
 def ensure_archives(model_store: Path, rebuild: bool = False) -> list[Path]:
@@ -224,7 +237,7 @@ def ensure_archives(model_store: Path, rebuild: bool = False) -> list[Path]:
     paths = []
     for model in shipped:
         path = model_store / model.archive_name
-        if rebuild or _is_stale(path, model.sources):
+        if rebuild or _is_stale(path, model.sources, model.runtime):
             build_archive(*load_source(model.weights), version=model.version, path=path, onnx=model.onnx)
         paths.append(path)
     return paths

@@ -166,6 +166,16 @@ def test_archive_is_rebuilt_from_newer_shipped_weights(tmp_path, models_dir):
     assert manifest_and_config(path)[1]["version"] == "1.0"
 
 
+def test_an_archive_built_for_another_runtime_is_rebuilt(tmp_path, models_dir):
+    ship(models_dir, "vgg16_unet_v2.0", 6, archive.SHIPPED_MODELS[0].onnx_suffix)
+    store = tmp_path / "store"
+    build_constant_archive(store, 6, "2.0", "roadseg_v2.0.mar")  # newer than the sources, but PyTorch's
+    [path, *_] = archive.ensure_archives(store)
+    assert manifest_and_config(path)[1]["runtime"] == "onnxruntime"
+    built = path.stat().st_mtime_ns
+    assert archive.ensure_archives(store)[0].stat().st_mtime_ns == built  # now up to date: kept
+
+
 def test_config_properties_loads_the_shipped_versions_default_first():
     """config.properties (TorchServe started without --models) agrees with handler.archive."""
     lines = (REPO_ROOT / "config.properties").read_text().splitlines()
