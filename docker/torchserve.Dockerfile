@@ -27,7 +27,7 @@ RUN apt-get update \
  && chown roadseg /srv/torchserve
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/model_store /opt/model_store
-COPY config.properties /opt/roadseg/config.properties
+COPY config.properties log4j2.xml /opt/roadseg/
 COPY stack/healthcheck.py /opt/roadseg/healthcheck.py
 # Listen on all interfaces inside the container; compose/ACI decide what is reachable from outside.
 # The key file (token authorization) lands in the working directory, a volume the gateway also mounts.
@@ -42,4 +42,5 @@ EXPOSE 8080 8081 8082
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
     CMD ["python", "/opt/roadseg/healthcheck.py", "http://127.0.0.1:8080/ping", "--key-file", "/srv/torchserve/key_file.json"]
 CMD ["torchserve", "--start", "--foreground", "--ncs", "--ts-config", "/opt/roadseg/config.properties", \
+     "--log-config", "/opt/roadseg/log4j2.xml", \
      "--model-store", "/opt/model_store", "--models", "roadseg=roadseg_v2.0.mar,roadseg=roadseg_v1.0.mar"]

@@ -46,6 +46,7 @@ def start_torchserve(
     ports: TorchServePorts = TorchServePorts(),
     models: str | None = None,
     config: Path = REPO_ROOT / "config.properties",
+    log_config: Path = REPO_ROOT / "log4j2.xml",
     enable_model_api: bool = False,
     extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
@@ -75,6 +76,8 @@ def start_torchserve(
         "--ncs",
         "--ts-config",
         str(config),
+        "--log-config",
+        str(log_config),
         "--model-store",
         str(model_store),
     ]
