@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import platform
 import re
 import statistics
@@ -45,6 +46,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGE = REPO_ROOT.parent / "shared/data/camvid/val/0016E5_07959.png"
 FALLBACK_IMAGE = REPO_ROOT / "streamlit/samples/camvid_0016E5_07959.jpg"
 DOC = REPO_ROOT / "docs" / "BENCHMARKS.md"
+AGREEMENT = REPO_ROOT / "docs" / "model" / "v2.0" / "runtime_agreement.json"  # `make agreement`
 BEGIN, END = "<!-- benchmarks.serving:begin -->", "<!-- benchmarks.serving:end -->"
 EAGER, BF16, ORT_FP32, ORT_INT8 = "eager fp32", "bf16 + channels-last", "ONNX Runtime fp32", "ONNX Runtime INT8"
 
@@ -321,6 +323,23 @@ def report(rows: list[Row], facts: dict[str, object], concurrency: list[int]) ->
         ]
         for size, figures in split.items():
             lines.append(f"| {size} | " + " | ".join(f"{v:.1f}" for v in figures.values()) + " |")
+    if AGREEMENT.exists():
+        agreement = json.loads(AGREEMENT.read_text())
+        reference = agreement["reference"]
+        lines += [
+            "",
+            f"Accuracy against eager fp32 on {agreement['dataset']} {agreement['split']} ({agreement['images']} "
+            f"images; `make agreement`, {AGREEMENT.relative_to(REPO_ROOT)}): reference mIoU {reference['miou']:.4f}.",
+            "",
+            "| form | mIoU | change | pixels agreeing with fp32 |",
+            "| --- | --- | --- | --- |",
+        ]
+        for name, figures in agreement.items():
+            if isinstance(figures, dict) and "pixel_agreement" in figures:
+                lines.append(
+                    f"| {name} | {figures['miou']:.4f} | {figures['miou_change']:+.4f} | "
+                    f"{figures['pixel_agreement']:.2%} |"
+                )
     lines += ["", "Targets:"]
     for text, value, limit, sense in checks:
         met = value <= limit if sense == "le" else value >= limit
