@@ -231,13 +231,14 @@ def ensure_archives(model_store: Path, rebuild: bool = False) -> list[Path]:
     shipped = [m for m in SHIPPED_MODELS if m.is_present()]
     if not shipped:
         path = model_store / PLACEHOLDER_ARCHIVE
-        if rebuild or not path.exists():
+        if rebuild or _is_stale(path, [HANDLER]):
             build_archive(*untrained_source("vgg16_unet", 0.25, 360), version="0.1", path=path)
         return [path]
     paths = []
     for model in shipped:
         path = model_store / model.archive_name
-        if rebuild or _is_stale(path, model.sources, model.runtime):
+        # The archive carries its own copy of the handler: a newer handler makes it stale too.
+        if rebuild or _is_stale(path, [*model.sources, HANDLER], model.runtime):
             build_archive(*load_source(model.weights), version=model.version, path=path, onnx=model.onnx)
         paths.append(path)
     return paths

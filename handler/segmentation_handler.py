@@ -51,11 +51,10 @@ class SegmentationHandler(BaseHandler):
         self.max_pixels = max_pixels()
         self.initialized = True
         logger.info(
-            "loaded %s %s: runtime %s, %s on %s with %d threads, short side %d, at most %d pixels",
+            "loaded %s %s: runtime %s on %s with %d threads, short side %d, at most %d pixels",
             self.config.model,
             self.config.model_kwargs,
-            self.config.runtime,
-            self.precision,
+            self.config.runtime if self.config.runtime != "torch" else f"torch {self.precision}",
             self.device,
             threads,
             self.short_side,

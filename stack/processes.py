@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import httpx
@@ -32,12 +33,28 @@ CHROMIUM_ARGS = (
 
 @dataclass(frozen=True)
 class TorchServePorts:
+    """TorchServe's loopback ports. TorchServe 0.12 always opens its two gRPC ports as well (it has no
+    switch to turn them off), so a second instance beside `make run` needs all five moved."""
+
     inference: int = 8080
     management: int = 8081
     metrics: int = 8082
+    grpc_inference: int = 7070
+    grpc_management: int = 7071
 
     def url(self, kind: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{getattr(self, kind)}"
+
+    @classmethod
+    def free(cls) -> TorchServePorts:
+        """Five ports the system has just handed out as free (for tests and benchmarks)."""
+        return cls(*(free_port() for _ in fields(cls)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def start_torchserve(
@@ -65,6 +82,8 @@ def start_torchserve(
         "TS_INFERENCE_ADDRESS": ports.url("inference"),
         "TS_MANAGEMENT_ADDRESS": ports.url("management"),
         "TS_METRICS_ADDRESS": ports.url("metrics"),
+        "TS_GRPC_INFERENCE_PORT": str(ports.grpc_inference),
+        "TS_GRPC_MANAGEMENT_PORT": str(ports.grpc_management),
         "LOG_LOCATION": str(workdir / "logs"),
         "METRICS_LOCATION": str(workdir / "logs"),
         **(extra_env or {}),

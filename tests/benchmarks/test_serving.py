@@ -29,12 +29,12 @@ def test_report_gives_the_ratios_the_flop_bound_and_the_targets(monkeypatch, tmp
         serving.BF16: 2000.0,
         serving.ORT_FP32: 300.0,
         serving.ORT_INT8: 160.0,
-        "/predict c=1": 176.0,
+        serving.SERVED_C1: 176.0,
         "/predict c=8": 1200.0,
     }
-    text = report(rows(timings, {"/predict c=1": 5.0, "/predict c=8": 6.0}), FACTS, [1, 8])
+    text = report(rows(timings, {serving.SERVED_C1: 5.0, "/predict c=8": 6.0}), FACTS, [8])
     assert "| 480x360 | in-process ONNX Runtime INT8 (served) | 160.0 | 160.0 | 6.25 | 0.40 | 1.00 |" in text
-    assert "| 480x360 | /predict c=1 | 176.0 | 176.0 | 5.00 | 0.44 | 1.10 |" in text
+    assert f"| 480x360 | {serving.SERVED_C1} | 176.0 | 176.0 | 5.00 | 0.44 | 1.10 |" in text
     assert "10.0 GMACs -> 200 ms" in text  # 2 x 10 GMACs over 100 GFLOP/s
     assert "<= 0.45x in-process eager fp32: 0.44 (met)" in text
     assert "<= 1.15: 1.10 (met)" in text
@@ -45,9 +45,11 @@ def test_a_missed_target_says_so(monkeypatch, tmp_path):
     monkeypatch.setattr(serving, "AGREEMENT", tmp_path / "absent.json")
     timings = dict.fromkeys([serving.EAGER, serving.BF16, serving.ORT_FP32, serving.ORT_INT8], 100.0)
     text = report(
-        rows({**timings, "/predict c=1": 150.0, "/predict c=8": 900.0}, {"/predict c=1": 6.0, "/predict c=8": 5.0}),
+        rows(
+            {**timings, serving.SERVED_C1: 150.0, "/predict c=8": 900.0}, {serving.SERVED_C1: 6.0, "/predict c=8": 5.0}
+        ),
         FACTS,
-        [1, 8],
+        [8],
     )
     assert "1.50 (missed)" in text and "0.83 (missed)" in text
 

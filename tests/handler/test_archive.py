@@ -176,6 +176,17 @@ def test_an_archive_built_for_another_runtime_is_rebuilt(tmp_path, models_dir):
     assert archive.ensure_archives(store)[0].stat().st_mtime_ns == built  # now up to date: kept
 
 
+def test_an_archive_older_than_the_handler_it_carries_is_rebuilt(tmp_path, models_dir):
+    ship(models_dir, "vgg16_unet_v1.0", 3)
+    store = tmp_path / "store"
+    [path] = archive.ensure_archives(store)
+    for source in models_dir.glob("vgg16_unet_v1.0.*"):
+        os.utime(source, (0, 0))
+    os.utime(path, (1000, 1000))  # newer than the weights, older than handler/segmentation_handler.py
+    [rebuilt] = archive.ensure_archives(store)
+    assert rebuilt.stat().st_mtime > archive.HANDLER.stat().st_mtime - 1
+
+
 def test_config_properties_loads_the_shipped_versions_default_first():
     """config.properties (TorchServe started without --models) agrees with handler.archive."""
     lines = (REPO_ROOT / "config.properties").read_text().splitlines()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,18 +12,20 @@ import pytest
 from gateway import admin
 from gateway.config import Settings
 from handler.archive import ServingOptions
-from stack.processes import TorchServePorts, gateway_env, start_gateway, start_torchserve, stop, wait_for
+from stack.processes import (
+    TorchServePorts,
+    free_port,
+    gateway_env,
+    start_gateway,
+    start_torchserve,
+    stop,
+    wait_for,
+)
 from tests.archives import build_constant_archive
 
 V1_CATEGORY, V2_CATEGORY = 1, 5  # version 1.0 answers "flat" everywhere (PyTorch), 2.0 "sky" (ONNX Runtime)
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_PIXELS = 5_000_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Stack:
     gateway: object
     settings: Settings
     workdir: Path
+    ports: TorchServePorts
 
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60, **kwargs)
@@ -47,7 +49,7 @@ def stack(tmp_path_factory) -> Stack:
     options = ServingOptions(batch_size=4, max_batch_delay_ms=100)
     build_constant_archive(store, V1_CATEGORY, "1.0", "roadseg_v1.mar", options)
     build_constant_archive(store, V2_CATEGORY, "2.0", "roadseg_v2.mar", options, onnx=True)  # ONNX Runtime
-    ports = TorchServePorts(free_port(), free_port(), free_port())
+    ports = TorchServePorts.free()
     workdir = root / "torchserve"
     # The operator's choice for this test: the model API is on so that admin can register version 2.0.
     limits = {"ROADSEG_MAX_PIXELS": str(MAX_PIXELS)}  # one knob, read by the gateway and the handler
@@ -71,7 +73,7 @@ def stack(tmp_path_factory) -> Stack:
     try:
         wait_for(f"{url}/health", 300, gateway)
         admin.main(["register", str(store / "roadseg_v2.mar")], settings)
-        yield Stack(url, torchserve, gateway, settings, workdir)
+        yield Stack(url, torchserve, gateway, settings, workdir, ports)
     except BaseException:
         for log in (workdir / "torchserve.out", root / "gateway.log"):
             if log.exists():

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stack.processes import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop, wait_for
+from stack.processes import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop, wait_for
 from tests.images import image_bytes
-from tests.integration.conftest import V1_CATEGORY, free_port
+from tests.integration.conftest import V1_CATEGORY
 
 pytestmark = pytest.mark.integration
 

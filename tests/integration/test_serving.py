@@ -130,6 +130,13 @@ def test_torchserve_runs_each_version_with_its_archived_runtime(stack):
     assert set(runtimes) == {("1.0", "torch"), ("2.0", "onnxruntime")}, runtimes
 
 
+def test_torchserve_s_grpc_ports_follow_the_given_ones_so_a_second_instance_fits_beside_make_run(stack):
+    for port in (stack.ports.grpc_inference, stack.ports.grpc_management):
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # listening on the port this instance was given, not on TorchServe's fixed 7070/7071
+    assert {stack.ports.grpc_inference, stack.ports.grpc_management}.isdisjoint({7070, 7071})
+
+
 def test_admin_set_default_changes_the_answering_version(stack):
     data = image_bytes("png-rgb", 40, 30)
     admin.main(["set-default", "roadseg", "2.0"], stack.settings)
