@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import astuple
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,9 @@ import httpx
 from handler.archive import ensure_archives, torchserve_models
 from stack.processes import (
     REPO_ROOT,
+    PortTakenError,
     TorchServePorts,
+    ensure_ports_free,
     gateway_env,
     start_gateway,
     start_streamlit,
@@ -33,6 +36,14 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--gateway-port", type=int, default=8000, help="gateway port")
     p.add_argument("--app-port", type=int, default=8501, help="Streamlit app port")
     p.add_argument("--host", default="127.0.0.1", help="address the gateway and the app bind to")
+    p.add_argument(
+        "--torchserve-ports",
+        type=int,
+        nargs=5,
+        default=list(astuple(TorchServePorts())),
+        metavar=("INFERENCE", "MANAGEMENT", "METRICS", "GRPC_INFERENCE", "GRPC_MANAGEMENT"),
+        help="TorchServe's loopback ports",
+    )
     p.add_argument("--model-store", type=Path, default=REPO_ROOT / "model_store", help="folder of .mar archives")
     p.add_argument("--workdir", type=Path, default=REPO_ROOT / "logs", help="TorchServe's folder (key file, logs)")
     p.add_argument("--rebuild-archive", action="store_true", help="rebuild the model archives first")
@@ -41,8 +52,15 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
+    ports = TorchServePorts(*args.torchserve_ports)
+    try:
+        # Before anything starts: a second stack would otherwise report the first one's health as its own.
+        ensure_ports_free({"gateway": args.gateway_port, "web app": args.app_port}, args.host)
+        ensure_ports_free(ports.named())  # TorchServe binds loopback
+    except PortTakenError as error:
+        print(error, file=sys.stderr)
+        return 2
     archives = ensure_archives(args.model_store, rebuild=args.rebuild_archive)
-    ports = TorchServePorts()
     processes: list[subprocess.Popen[bytes]] = []
 
     def shutdown() -> None:

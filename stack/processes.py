@@ -45,10 +45,32 @@ class TorchServePorts:
     def url(self, kind: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{getattr(self, kind)}"
 
+    def named(self) -> dict[str, int]:
+        """Service name -> port, for messages."""
+        return {f"TorchServe {f.name.replace('_', ' ')}": getattr(self, f.name) for f in fields(self)}
+
     @classmethod
     def free(cls) -> TorchServePorts:
         """Five ports the system has just handed out as free (for tests and benchmarks)."""
         return cls(*(free_port() for _ in fields(cls)))
+
+
+class PortTakenError(RuntimeError):
+    """A port the stack needs is already bound; the message names it and its service."""
+
+
+def ensure_ports_free(ports: dict[str, int], host: str = "127.0.0.1") -> None:
+    """Raise PortTakenError naming the first of `ports` (service -> port) that something already listens on."""
+    for service, port in ports.items():
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: a closing socket is no owner
+            try:
+                s.bind((host, port))
+            except OSError:
+                raise PortTakenError(
+                    f"port {port} ({service}) on {host} is already in use: is another `make run` (or TorchServe) "
+                    "running? Stop it, or start this one on other ports (python -m stack --help)."
+                ) from None
 
 
 def free_port() -> int:
