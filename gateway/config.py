@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     inference_timeout_s: float = Field(30.0, description="TorchServe slower than this gets 504")
     connect_timeout_s: float = Field(3.0, description="TorchServe unreachable for this long gets 503")
     max_connections: int = Field(32, description="connection pool size towards TorchServe")
+    retries: int = Field(2, ge=0, description="retries of a prediction whose TorchServe worker died or restarts")
+    retry_backoff_s: float = Field(0.25, ge=0, description="first retry's delay; doubled for each next one")
+    max_in_flight: int = Field(8, gt=0, description="predictions sent to TorchServe at once")
+    max_queued: int = Field(16, ge=0, description="predictions waiting for a slot; beyond, 503 at once")
     threads: int = Field(
         default_factory=lambda: len(os.sched_getaffinity(0)),
         gt=0,

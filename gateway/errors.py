@@ -14,10 +14,22 @@ class ErrorBody(BaseModel):
     message: str
 
 
+RETRY_AFTER_S = 1  # seconds: a TorchServe worker restarts in about one, a full gateway drains in a few
+
+
 class GatewayError(Exception):
-    def __init__(self, status_code: int, error: str, message: str):
+    """An error answer. A 503 (the model server down, restarting or busy) tells the client when to try again."""
+
+    def __init__(self, status_code: int, error: str, message: str, retry_after_s: int | None = None):
         super().__init__(message)
         self.status_code, self.error, self.message = status_code, error, message
+        if retry_after_s is None and status_code == 503:
+            retry_after_s = RETRY_AFTER_S
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return None if self.retry_after_s is None else {"Retry-After": str(self.retry_after_s)}
 
 
 def error_response(status_code: int, error: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -38,7 +50,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
-        return error_response(exc.status_code, exc.error, exc.message)
+        return error_response(exc.status_code, exc.error, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

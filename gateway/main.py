@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.admission import AdmissionControl
 from gateway.config import Settings, get_settings
 from gateway.errors import error_response, install_error_handlers
 from gateway.routes import predict, service
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="roadseg gateway", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
+    # Outermost last: an oversized body is refused before it takes an admission slot.
+    app.add_middleware(AdmissionControl, in_flight=settings.max_in_flight, queued=settings.max_queued)
     app.add_middleware(RefuseOversizedBodies, limit=settings.max_upload_bytes)
     app.include_router(predict.router)
     app.include_router(service.router)

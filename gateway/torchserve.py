@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +15,10 @@ from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.torchserve_keys import is_key_refusal, keys_from_settings
 from roadseg.model_config import MODEL_VERSION_HEADER
+
+logger = logging.getLogger("gateway.torchserve")
+# TorchServe's answers while a worker dies or restarts: 500 "Worker died.", 503 "no worker to serve", 507.
+RETRYABLE_STATUS = frozenset({500, 502, 503, 507})
 
 
 @dataclass
@@ -144,10 +150,44 @@ class TorchServeClient:
             )
         return models
 
+    async def _post_with_retries(self, url: str, image: bytes) -> httpx.Response:
+        """POST, retried (inference is idempotent) while TorchServe's worker dies or restarts, or TorchServe
+        is unreachable, with a doubling backoff inside the request's timeout. The client's own errors
+        (4xx) and timeouts (the work may still be queued) are not retried."""
+        deadline = time.monotonic() + self.settings.inference_timeout_s
+        for attempt in range(self.settings.retries + 1):
+            remaining = max(0.1, deadline - time.monotonic())
+            timeout = httpx.Timeout(remaining, connect=min(self.settings.connect_timeout_s, remaining))
+            try:
+                response = await self._request("inference", "POST", url, content=image, timeout=timeout)
+                if response.status_code not in RETRYABLE_STATUS:
+                    return response
+                failure: GatewayError | httpx.Response = response
+                reason = f"{response.status_code} {_message(response)}"
+            except GatewayError as error:
+                if error.error != "torchserve_unavailable":
+                    raise
+                failure, reason = error, error.message
+            delay = self.settings.retry_backoff_s * 2**attempt
+            if attempt == self.settings.retries or time.monotonic() + delay >= deadline:
+                break
+            logger.warning(
+                "TorchServe failed on %s (%s); retry %d of %d in %.2f s",
+                url,
+                reason,
+                attempt + 1,
+                self.settings.retries,
+                delay,
+            )
+            await asyncio.sleep(delay)
+        if isinstance(failure, GatewayError):
+            raise failure
+        return failure
+
     async def predict(self, image: bytes, model: str, version: str | None) -> Prediction:
         url = f"{self.inference_url}/predictions/{model}" + (f"/{version}" if version else "")
         started = time.perf_counter()
-        response = await self._request("inference", "POST", url, content=image)
+        response = await self._post_with_retries(url, image)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self._raise_for_status(response, _describe_target(model, version))
         if response.headers.get("content-type", "").split(";")[0] != "image/png":

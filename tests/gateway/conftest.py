@@ -20,6 +20,7 @@ def make_client(**overrides) -> TestClient:
         "torchserve_inference_url": INFERENCE,
         "torchserve_management_url": MANAGEMENT,
         "version_cache_s": 0,
+        "retry_backoff_s": 0.01,
         **overrides,
     }
     settings = Settings(**values)

@@ -1,0 +1,77 @@
+"""Retries while TorchServe's worker dies or restarts; never for the client's own errors or for timeouts."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import numpy as np
+import pytest
+import respx
+
+from roadseg.images import encode_png
+from tests.gateway.conftest import INFERENCE, MANAGEMENT, make_client
+from tests.images import image_bytes
+
+MASK = encode_png(np.full((77, 101), 3, np.uint8))
+OK = httpx.Response(200, content=MASK, headers={"content-type": "image/png", "X-Model-Version": "2.0"})
+WORKER_DIED = httpx.Response(500, json={"code": 500, "type": "InternalServerException", "message": "Worker died."})
+NO_WORKER = httpx.Response(503, json={"message": "Model roadseg has no worker to serve inference request."})
+
+
+def post(client):
+    return client.post("/predict", files={"file": ("x.png", image_bytes("png-rgb"))})
+
+
+@pytest.mark.parametrize(
+    "failures",
+    [[WORKER_DIED], [NO_WORKER, NO_WORKER], [httpx.ConnectError("refused")], [httpx.RemoteProtocolError("reset")]],
+    ids=["worker died", "worker restarting", "connection refused", "connection reset"],
+)
+@respx.mock
+def test_a_dying_or_restarting_worker_is_retried_until_the_answer_comes(failures, caplog):
+    route = respx.post(f"{INFERENCE}/predictions/roadseg").mock(side_effect=[*failures, OK])
+    with caplog.at_level(logging.WARNING, logger="gateway.torchserve"), make_client() as client:
+        response = post(client)
+    assert response.status_code == 200 and response.content == MASK
+    assert route.call_count == len(failures) + 1
+    assert sum("retry" in r.getMessage() for r in caplog.records) == len(failures)
+
+
+@respx.mock
+def test_retries_stop_after_the_configured_number_and_the_answer_says_when_to_come_back():
+    route = respx.post(f"{INFERENCE}/predictions/roadseg").mock(side_effect=httpx.ConnectError("refused"))
+    with make_client(retries=2) as client:
+        response = post(client)
+    assert route.call_count == 3
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert response.json()["error"] == "torchserve_unavailable"
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        (httpx.Response(400, json={"code": 400, "type": "InvalidImage", "message": "truncated"}), 400),
+        (httpx.Response(404, json={"message": "Model not found"}), 404),
+        (httpx.Response(413, json={"message": "too large"}), 502),
+        (httpx.ReadTimeout("slow"), 504),
+    ],
+    ids=["400", "404", "413", "timeout"],
+)
+@respx.mock
+def test_the_client_s_errors_and_timeouts_are_not_retried(answer, status):
+    mock = {"side_effect": answer} if isinstance(answer, Exception) else {"return_value": answer}
+    route = respx.post(f"{INFERENCE}/predictions/roadseg").mock(**mock)
+    respx.get(f"{MANAGEMENT}/models/roadseg")
+    with make_client() as client:
+        assert post(client).status_code == status
+    assert route.call_count == 1
+
+
+@respx.mock
+def test_retries_stay_within_the_request_timeout():
+    route = respx.post(f"{INFERENCE}/predictions/roadseg").mock(return_value=WORKER_DIED)
+    with make_client(retries=10, retry_backoff_s=0.4, inference_timeout_s=1.0) as client:
+        response = post(client)
+    assert response.status_code == 502 and "Worker died" in response.json()["message"]
+    assert route.call_count == 2  # 0.4 s, then 0.8 s would pass the 1 s budget: no third attempt
