@@ -45,7 +45,8 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         415: "Not an image format the service reads (PNG, JPEG, WebP, BMP, TIFF).",
         422: "Malformed request, e.g. no multipart field named 'file'.",
         502: "The model server answered with an error.",
-        503: "The model server is down, starting or overloaded.",
+        503: "The model server is down, restarting or overloaded, or the gateway is at capacity; retry after "
+        "the Retry-After header's seconds.",
         504: "The model server did not answer within the configured timeout.",
     }
     return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
