@@ -26,6 +26,7 @@ from tests.archives import build_constant_archive
 V1_CATEGORY, V2_CATEGORY = 1, 5  # version 1.0 answers "flat" everywhere (PyTorch), 2.0 "sky" (ONNX Runtime)
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_PIXELS = 5_000_000
+LIMITS = {"ROADSEG_MAX_PIXELS": str(MAX_PIXELS)}  # one knob, read by the gateway and the handler
 
 
 @dataclass
@@ -36,9 +37,21 @@ class Stack:
     settings: Settings
     workdir: Path
     ports: TorchServePorts
+    store: Path
 
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60, **kwargs)
+
+    def start_torchserve_again(self) -> None:
+        """TorchServe as the fixture first started it (version 1.0), same folder and ports, new keys."""
+        self.torchserve = start_torchserve(
+            self.workdir,
+            self.store,
+            self.ports,
+            models="roadseg=roadseg_v1.mar",
+            enable_model_api=True,
+            extra_env=LIMITS,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +65,8 @@ def stack(tmp_path_factory) -> Stack:
     ports = TorchServePorts.free()
     workdir = root / "torchserve"
     # The operator's choice for this test: the model API is on so that admin can register version 2.0.
-    limits = {"ROADSEG_MAX_PIXELS": str(MAX_PIXELS)}  # one knob, read by the gateway and the handler
     torchserve = start_torchserve(
-        workdir, store, ports, models="roadseg=roadseg_v1.mar", enable_model_api=True, extra_env=limits
+        workdir, store, ports, models="roadseg=roadseg_v1.mar", enable_model_api=True, extra_env=LIMITS
     )
     settings = Settings(
         torchserve_inference_url=ports.url("inference"),
@@ -65,15 +77,17 @@ def stack(tmp_path_factory) -> Stack:
     env = {
         **gateway_env(ports, workdir),
         "GATEWAY_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
-        **limits,
+        **LIMITS,
         "GATEWAY_VERSION_CACHE_S": "60",  # cached: X-Model-Version must still follow set-default
     }
     gateway = start_gateway(gateway_port, env, root / "gateway.log")
     url = f"http://127.0.0.1:{gateway_port}"
+    running: Stack | None = None
     try:
         wait_for(f"{url}/health", 300, gateway)
         admin.main(["register", str(store / "roadseg_v2.mar")], settings)
-        yield Stack(url, torchserve, gateway, settings, workdir, ports)
+        running = Stack(url, torchserve, gateway, settings, workdir, ports, store)
+        yield running
     except BaseException:
         for log in (workdir / "torchserve.out", root / "gateway.log"):
             if log.exists():
@@ -81,7 +95,7 @@ def stack(tmp_path_factory) -> Stack:
         raise
     finally:
         stop(gateway)
-        stop(torchserve)
+        stop(running.torchserve if running else torchserve)
 
 
 def key_file(stack: Stack) -> dict:

@@ -1,0 +1,75 @@
+"""Breaking the stack on purpose (loopback, bounded): the model worker killed under load, TorchServe stopped
+and started again. This module gets its own TorchServe and gateway (the `stack` fixture is per module)."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import io
+import os
+import re
+import signal
+import time
+
+import numpy as np
+import psutil
+import pytest
+from PIL import Image
+
+from stack.processes import stop, wait_for
+from tests.images import image_bytes
+from tests.integration.conftest import V1_CATEGORY
+
+pytestmark = pytest.mark.integration
+IMAGE = image_bytes("png-rgb", 64, 48)
+
+
+def worker_pid(stack, version: str) -> int:
+    """The pid of TorchServe's Python worker serving `version` (its socket name carries the port in the log)."""
+    log = (stack.workdir / "logs" / "model_log.log").read_text()
+    port = re.findall(rf"W-(\d+)-roadseg_{re.escape(version)}", log)[-1]
+    for process in psutil.Process(stack.torchserve.pid).children(recursive=True):
+        if any(part.endswith(f".ts.sock.{port}") for part in process.cmdline()):
+            return process.pid
+    raise AssertionError(f"no worker process for version {version} (port {port})")
+
+
+def categories(response) -> list[int]:
+    return np.unique(np.asarray(Image.open(io.BytesIO(response.content)))).tolist()
+
+
+def test_killing_the_model_worker_under_load_loses_no_request(stack):
+    with stack.client() as client:
+        assert client.post("/predict?version=1.0", files={"file": ("x.png", IMAGE)}).status_code == 200
+    victim = worker_pid(stack, "1.0")
+
+    def send(count: int) -> list[tuple[int, list[int]]]:
+        with stack.client() as client:
+            answers = []
+            for _ in range(count):
+                response = client.post("/predict?version=1.0", files={"file": ("x.png", IMAGE)})
+                answers.append((response.status_code, categories(response) if response.status_code == 200 else []))
+            return answers
+
+    with cf.ThreadPoolExecutor(4) as pool:
+        clients = [pool.submit(send, 12) for _ in range(4)]
+        time.sleep(0.3)  # requests are in flight
+        os.kill(victim, signal.SIGKILL)
+        answers = [answer for future in clients for answer in future.result(timeout=120)]
+    assert len(answers) == 48 and all(answer == (200, [V1_CATEGORY]) for answer in answers), answers
+    assert worker_pid(stack, "1.0") != victim  # a new worker answered the rest
+    log = (stack.workdir.parent / "gateway.log").read_text()
+    assert "retry 1 of" in log  # the requests the dead worker held were retried, and logged
+
+
+def test_torchserve_stopped_then_started_again_without_restarting_the_gateway(stack):
+    with stack.client() as client:
+        stop(stack.torchserve)
+        started = time.monotonic()
+        response = client.post("/predict", files={"file": ("x.png", IMAGE)})
+        assert time.monotonic() - started < stack.settings.inference_timeout_s  # no hang
+        assert response.status_code == 503 and response.headers["retry-after"] == "1"
+        assert response.json()["error"] == "torchserve_unavailable"
+        stack.start_torchserve_again()  # new keys in the key file: the gateway re-reads them
+        wait_for(f"{stack.url}/health", 300, stack.gateway)
+        response = client.post("/predict", files={"file": ("x.png", IMAGE)})
+        assert response.status_code == 200 and categories(response) == [V1_CATEGORY]
