@@ -91,7 +91,13 @@ def check_image(data: bytes, max_pixels: int, need_pixels: bool) -> tuple[tuple[
     },
 )
 async def predict(
-    file: Annotated[UploadFile, File(description="the image: PNG, JPEG, WebP, BMP or TIFF, any colour mode")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="the image: PNG, JPEG, WebP, BMP or TIFF, any colour mode; not empty",
+            json_schema_extra={"minLength": 1},
+        ),
+    ],
     settings: Annotated[Settings, Depends(get_app_settings)],
     torchserve: Annotated[TorchServeClient, Depends(get_torchserve)],
     format: Annotated[MaskFormat, Query(description="raw category ids, color, or overlay")] = MaskFormat.raw,

@@ -52,3 +52,14 @@ def test_header_checks_refuse_before_the_model_server_is_called(upload, status, 
         response = client.post("/predict", files={"file": ("x.png", upload)})
     assert not route.called
     assert response.status_code == status and response.json()["error"] == error
+
+
+def test_the_schema_says_the_file_must_not_be_empty_and_documents_every_error():
+    with make_client() as client:
+        spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/predict"]["post"]
+    body = operation["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    file = spec["components"]["schemas"][body]["properties"]["file"]
+    assert file["minLength"] == 1 and "required" in spec["components"]["schemas"][body]
+    assert {"400", "404", "413", "415", "422", "502", "503", "504"} <= set(operation["responses"])
+    assert "Retry-After" in operation["responses"]["503"]["description"]
