@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium run lint test test-fast locks train-v1 train-default pilots compare quantize agreement bench clean
+.PHONY: install java chromium run lint test test-fast locks train-v1 train-default pilots compare quantize agreement bench load audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -93,6 +93,15 @@ agreement: install
 # the generated section of docs/BENCHMARKS.md. Run it on an otherwise idle machine.
 bench: install java
 	$(BIN)/python -m benchmarks.serving
+
+# Load and soak: 1,000 requests at concurrency 4 on its own TorchServe + gateway (docs/RELIABILITY.md).
+load: install java
+	$(BIN)/python -m benchmarks.load --requests 1000 --concurrency 4
+
+# Known vulnerabilities in the images' locked packages (needs the PyPI/OSV vulnerability service).
+audit: install
+	$(BIN)/pip-audit --disable-pip --no-deps --progress-spinner off \
+		$(foreach lock,$(wildcard docker/locks/*.txt),-r $(lock))
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
