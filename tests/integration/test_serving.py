@@ -6,6 +6,7 @@ import concurrent.futures as cf
 import io
 import re
 import socket
+import subprocess
 import time
 
 import httpx
@@ -15,7 +16,7 @@ from PIL import Image
 
 from gateway import admin
 from roadseg.categories import CATEGORY_PALETTE
-from stack.processes import stop
+from stack.processes import BIN, REPO_ROOT, stop
 from tests.images import UPRIGHT_SIZE, decompression_bomb, gradient_rgb, image_bytes
 from tests.integration.conftest import MAX_UPLOAD_BYTES, V1_CATEGORY, V2_CATEGORY, key_file
 
@@ -246,6 +247,16 @@ def test_torchserve_refuses_images_over_the_shared_pixel_limit_too(stack):
         timeout=60,
     )
     assert response.status_code == 400 and "the limit is 5,000,000 pixels" in response.text
+
+
+def test_a_schema_driven_fuzzer_finds_no_failure_with_all_its_checks(stack):
+    """Schemathesis, from the gateway's own OpenAPI schema, against the real gateway and TorchServe.
+    schemathesis.toml (read from the repository root) says which answers schema-valid non-images get."""
+    command = [str(BIN / "schemathesis"), "run", f"{stack.url}/openapi.json", "--checks", "all"]
+    command += ["--max-examples", "25", "--seed", "1", "--no-color"]
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert re.search(r"\d+ generated, \d+ passed", result.stdout), result.stdout[-2000:]
 
 
 def test_health_is_green_then_503_when_torchserve_stops(stack):
