@@ -8,14 +8,16 @@ import io
 import os
 import re
 import signal
+import threading
 import time
 
+import httpx
 import numpy as np
 import psutil
 import pytest
 from PIL import Image
 
-from stack.processes import stop, wait_for
+from stack.processes import free_port, gateway_env, start_gateway, stop, wait_for
 from tests.images import image_bytes
 from tests.integration.conftest import V1_CATEGORY
 
@@ -59,6 +61,36 @@ def test_killing_the_model_worker_under_load_loses_no_request(stack):
     assert worker_pid(stack, "1.0") != victim  # a new worker answered the rest
     log = (stack.workdir.parent / "gateway.log").read_text()
     assert "retry 1 of" in log  # the requests the dead worker held were retried, and logged
+
+
+def test_a_gateway_at_capacity_refuses_the_surplus_at_once_and_serves_the_admitted(stack, tmp_path):
+    """A second real gateway in front of the same TorchServe, with room for one request and one waiting."""
+    port = free_port()
+    env = {**gateway_env(stack.ports, stack.workdir), "GATEWAY_MAX_IN_FLIGHT": "1", "GATEWAY_MAX_QUEUED": "1"}
+    gateway = start_gateway(port, env, tmp_path / "gateway.log")
+    url = f"http://127.0.0.1:{port}"
+    large = image_bytes("png-rgb", 2400, 1800)  # long enough in the handler for the others to arrive meanwhile
+    try:
+        wait_for(f"{url}/health", 120, gateway)
+        barrier = threading.Barrier(6)
+
+        def send(_):
+            with httpx.Client(base_url=url, timeout=120) as client:
+                barrier.wait()
+                started = time.monotonic()
+                response = client.post("/predict?version=1.0", files={"file": ("x.png", large)})
+                return response, time.monotonic() - started
+
+        with cf.ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(send, range(6)))
+    finally:
+        stop(gateway)
+    served = [seconds for response, seconds in answers if response.status_code == 200]
+    refused = [(response, seconds) for response, seconds in answers if response.status_code != 200]
+    assert len(served) == 2, [r.status_code for r, _ in answers]
+    for response, seconds in refused:
+        assert response.status_code == 503 and response.headers["retry-after"] == "1"
+        assert response.json()["error"] == "busy" and seconds < min(served)  # at once, before any answer
 
 
 def test_torchserve_stopped_then_started_again_without_restarting_the_gateway(stack):
