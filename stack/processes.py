@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -104,6 +105,8 @@ def start_torchserve(
         "TS_INFERENCE_ADDRESS": ports.url("inference"),
         "TS_MANAGEMENT_ADDRESS": ports.url("management"),
         "TS_METRICS_ADDRESS": ports.url("metrics"),
+        # Archives by URL only from this model store (a regex: the path's dots and such escaped).
+        "TS_ALLOWED_URLS": "file://" + re.escape(str(model_store.resolve())) + "/.*",
         "TS_GRPC_INFERENCE_PORT": str(ports.grpc_inference),
         "TS_GRPC_MANAGEMENT_PORT": str(ports.grpc_management),
         "LOG_LOCATION": str(workdir / "logs"),

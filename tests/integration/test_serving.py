@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import io
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -207,6 +208,20 @@ def test_a_rotated_key_is_picked_up_from_the_key_file(stack):
     assert key_file(stack)["inference"]["key"] != before
     with stack.client() as client:
         assert client.post("/predict", files={"file": ("x.png", image_bytes("png-rgb"))}).status_code == 200
+
+
+def test_torchserve_loads_archives_by_url_from_its_model_store_only(stack):
+    outside = stack.workdir / "elsewhere.mar"
+    shutil.copyfile(stack.store / "roadseg_v1.mar", outside)
+    response = httpx.post(
+        f"{stack.settings.torchserve_management_url}/models",
+        params={"url": f"file://{outside}", "model_name": "elsewhere"},
+        headers={"Authorization": f"Bearer {key_file(stack)['management']['key']}"},
+        timeout=60,
+    )
+    assert response.status_code in (400, 404) and "allowed" in response.text.lower(), response.text
+    with stack.client() as client:
+        assert [m["name"] for m in client.get("/models").json()] == ["roadseg"]
 
 
 def test_torchserve_does_not_publish_its_apis_without_a_key(stack):
