@@ -36,6 +36,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=4, help="clients sending at once")
     p.add_argument("--warmup", type=int, default=50, help="requests before the first memory reading")
     p.add_argument("--max-seconds", type=float, default=900, help="stop sending after this long")
+    p.add_argument("--memory-readings", type=int, default=5, help="read memory this many times during the run")
+    p.add_argument("--version", help="model version to load (default: the served default, 2.0 on ONNX Runtime)")
     return p
 
 
@@ -53,7 +55,9 @@ def memory_mb(processes: list) -> dict[str, float]:
     return dict(sizes)
 
 
-async def send(url: str, count: int, concurrency: int, deadline: float) -> tuple[list[float], collections.Counter]:
+async def send(
+    url: str, count: int, concurrency: int, deadline: float, version: str | None = None
+) -> tuple[list[float], collections.Counter]:
     """`count` POST /predict from `concurrency` clients until `deadline`: latencies of the 200s, and every status."""
     images = [path.read_bytes() for path in SAMPLES]
     latencies: list[float] = []
@@ -70,7 +74,9 @@ async def send(url: str, count: int, concurrency: int, deadline: float) -> tuple
                 started = time.perf_counter()
                 try:
                     response = await client.post(
-                        "/predict", files={"file": ("road.jpg", images[index % len(images)], "image/jpeg")}
+                        "/predict",
+                        params={"version": version} if version else None,
+                        files={"file": ("road.jpg", images[index % len(images)], "image/jpeg")},
                     )
                     statuses[str(response.status_code)] += 1
                     if response.status_code == 200:
@@ -95,18 +101,29 @@ def main(args: argparse.Namespace) -> dict[str, object]:
             url = args.url
             if url is None:
                 url, processes = start_services(Path(tmp))
-            asyncio.run(send(url, args.warmup, args.concurrency, time.monotonic() + args.max_seconds))
-            before = memory_mb(processes)
+            asyncio.run(send(url, args.warmup, args.concurrency, time.monotonic() + args.max_seconds, args.version))
+            trajectory = [memory_mb(processes)]
             started = time.monotonic()
-            latencies, statuses = asyncio.run(send(url, args.requests, args.concurrency, started + args.max_seconds))
+            latencies: list[float] = []
+            statuses: collections.Counter = collections.Counter()
+            parts = args.memory_readings
+            for part in range(parts):  # the requests in equal parts, memory read after each
+                count = args.requests * (part + 1) // parts - args.requests * part // parts
+                part_latencies, part_statuses = asyncio.run(
+                    send(url, count, args.concurrency, started + args.max_seconds, args.version)
+                )
+                latencies += part_latencies
+                statuses += part_statuses
+                trajectory.append(memory_mb(processes))
             elapsed = time.monotonic() - started
-            after = memory_mb(processes)
+            before, after = trajectory[0], trajectory[-1]
         finally:
             for process in processes:
                 stop(process)
     done = sum(statuses.values())
     result: dict[str, object] = {
         "requests": done,
+        "version": args.version or "default",
         "concurrency": args.concurrency,
         "seconds": elapsed,
         "throughput": statuses["200"] / elapsed,
@@ -115,14 +132,17 @@ def main(args: argparse.Namespace) -> dict[str, object]:
         "p99_ms": percentile(latencies, 0.99),
         "statuses": dict(statuses),
         "memory_mb": {k: (before[k], after[k]) for k in before},
+        "memory_trajectory_mb": {k: [round(reading[k]) for reading in trajectory] for k in before},
     }
     print(
-        f"{done} requests at concurrency {args.concurrency} in {elapsed:.0f} s: {result['throughput']:.2f} img/s, "
+        f"{done} requests (version {result['version']}) at concurrency {args.concurrency} in {elapsed:.0f} s: "
+        f"{result['throughput']:.2f} img/s, "
         f"p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms; "
         f"answers {dict(statuses)}"
     )
     for name, (first, last) in result["memory_mb"].items():  # type: ignore[attr-defined]
-        print(f"  {name}: {first:.0f} MB after the warm-up, {last:.0f} MB at the end ({last - first:+.0f} MB)")
+        steps = " -> ".join(str(mb) for mb in result["memory_trajectory_mb"][name])  # type: ignore[index]
+        print(f"  {name}: {first:.0f} MB after the warm-up, {last:.0f} MB at the end ({last - first:+.0f} MB): {steps}")
     return result
 
 

@@ -12,6 +12,7 @@ import time
 
 import httpx
 import numpy as np
+import psutil
 import pytest
 from PIL import Image
 
@@ -137,6 +138,13 @@ def test_torchserve_s_grpc_ports_follow_the_given_ones_so_a_second_instance_fits
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass  # listening on the port this instance was given, not on TorchServe's fixed 7070/7071
     assert {stack.ports.grpc_inference, stack.ports.grpc_management}.isdisjoint({7070, 7071})
+
+
+def test_torchserve_s_jvm_runs_with_the_configured_heap_bound(stack):
+    """config.properties' vmargs reach the frontend's JVM: a bounded heap, and exit on exhaustion."""
+    java = [p for p in psutil.Process(stack.torchserve.pid).children(recursive=True) if p.name() == "java"]
+    assert len(java) == 1
+    assert {"-Xmx512m", "-XX:+ExitOnOutOfMemoryError"} <= set(java[0].cmdline())
 
 
 def test_admin_set_default_changes_the_answering_version(stack):
