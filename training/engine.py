@@ -50,12 +50,13 @@ def train_one_epoch(
     device: torch.device,
     precision: str = "fp32",
     description: str = "train",
+    show_progress: bool = True,
 ) -> EpochStats:
     """One pass over `loader` (the scheduler steps per iteration); times the steps and the data waits."""
     model.train()
     layout = memory_format(precision)
     total, count, data_seconds = 0.0, 0, 0.0
-    progress = tqdm(loader, desc=description, leave=False, dynamic_ncols=True)
+    progress = tqdm(loader, desc=description, leave=False, dynamic_ncols=True, disable=not show_progress)
     started = waited_from = time.perf_counter()
     for images, masks in progress:
         data_seconds += time.perf_counter() - waited_from
@@ -82,13 +83,14 @@ def evaluate(
     device: torch.device,
     precision: str = "fp32",
     description: str = "val",
+    show_progress: bool = True,
 ) -> tuple[float, ConfusionMatrix]:
     """Mean loss and the split's confusion matrix; logits are resized to each mask's native size."""
     model.eval()
     layout = memory_format(precision)
     confusion = ConfusionMatrix(model.num_classes)
     total, count = 0.0, 0
-    for images, masks in tqdm(loader, desc=description, leave=False, dynamic_ncols=True):
+    for images, masks in tqdm(loader, desc=description, leave=False, dynamic_ncols=True, disable=not show_progress):
         images = images.to(device, non_blocking=True).contiguous(memory_format=layout)
         masks = masks.to(device, non_blocking=True)
         with autocast(device, precision):

@@ -2,6 +2,10 @@
 
     python -m training.train --model vgg16_unet --dataset camvid --data-root ../shared/data/camvid \
         --epochs 60 --output runs/vgg16_unet
+    torchrun --standalone --nproc_per_node 2 -m training.train ...   # the same on 2 processes (DDP)
+
+Under torchrun, --batch-size is per process, rank 0 logs and writes the run directory, and validation
+metrics are those of the whole split (each image evaluated once, the confusion matrices summed).
 
 RUN_DIR receives best.pt (best monitored epoch), last.pt (resume point, every epoch), history.csv/.json,
 curves.png and summary.json.
@@ -10,6 +14,7 @@ curves.png and summary.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import time
@@ -17,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from roadseg.categories import NUM_CATEGORIES
 from roadseg.model_config import ModelConfig
+from training import distributed
 from training.checkpoints import load_checkpoint, load_weights, model_from_config, save_checkpoint
 from training.class_weights import CLASS_WEIGHTINGS, class_weights
 from training.datasets import DATASETS, build_dataset
@@ -29,7 +35,8 @@ from training.early_stopping import MONITORS, EarlyStopping
 from training.engine import EpochStats, choose_device, evaluate, train_one_epoch
 from training.history import write_history
 from training.losses import LOSSES, build_loss
-from training.models import MODEL_REGISTRY
+from training.metrics import ConfusionMatrix
+from training.models import MODEL_REGISTRY, SegmentationModel
 from training.precision import PRECISION_HELP, PRECISIONS, prepare_model, resolve_precision
 from training.presets import DATASET_SCALES, EvalPreset, TrainPreset
 
@@ -94,8 +101,14 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def make_loaders(
-    args: argparse.Namespace, short_side: int, crop: tuple[int, int], device: torch.device
+    args: argparse.Namespace,
+    short_side: int,
+    crop: tuple[int, int],
+    device: torch.device,
+    processes: distributed.Processes = distributed.SINGLE,
 ) -> tuple[DataLoader[Batch], DataLoader[Batch]]:
+    """Train and val loaders; under torchrun, a DistributedSampler (reshuffled per epoch with `set_epoch`) gives
+    each process its part of the training split, and each evaluates every `world_size`-th val image."""
     full_train = build_dataset(args.dataset, args.data_root, "train", TrainPreset(short_side, crop))
     full_val = build_dataset(args.dataset, args.data_root, "val", EvalPreset(short_side))
     if args.cache_images:
@@ -112,9 +125,22 @@ def make_loaders(
         persistent_workers=args.workers > 0,
         worker_init_fn=single_threaded_worker,
     )
+    sampler: DistributedSampler[Batch] | None = (
+        DistributedSampler(train, processes.world_size, processes.rank, shuffle=True, seed=args.seed)
+        if processes.distributed
+        else None
+    )
+    per_process = size_of(train) // processes.world_size
     return (
-        DataLoader(train, args.batch_size, shuffle=True, drop_last=size_of(train) > args.batch_size, **common),
-        DataLoader(val, args.eval_batch_size, shuffle=False, **common),
+        DataLoader(
+            train,
+            args.batch_size,
+            shuffle=sampler is None,
+            sampler=sampler,
+            drop_last=per_process > args.batch_size,
+            **common,
+        ),
+        DataLoader(distributed.shard(val, processes), args.eval_batch_size, shuffle=False, **common),
     )
 
 
@@ -156,13 +182,22 @@ def seed_everything(seed: int) -> None:
 
 
 def main(args: argparse.Namespace) -> dict:
-    """Train; returns the run summary (also written to RUN_DIR/summary.json)."""
-    seed_everything(args.seed)
-    device = choose_device(args.device)
+    """Train; returns the run summary (also written to RUN_DIR/summary.json; empty on ranks other than 0)."""
+    processes, device = distributed.start(choose_device(args.device))
+    try:
+        return train(args, processes, device)
+    finally:
+        distributed.stop(processes)
+
+
+def train(args: argparse.Namespace, processes: distributed.Processes, device: torch.device) -> dict:
+    seed_everything(args.seed)  # the same on every process: DDP starts from identical weights anyway
+    main_process = processes.is_main
     scale = DATASET_SCALES[args.dataset]
     short_side = args.short_side or scale.short_side
     crop = tuple(args.crop) if args.crop else scale.crop
-    args.output.mkdir(parents=True, exist_ok=True)
+    if main_process:
+        args.output.mkdir(parents=True, exist_ok=True)
 
     config = ModelConfig(args.model, {"width": args.width}, short_side, args.dataset)
     model = model_from_config(config)
@@ -170,10 +205,11 @@ def main(args: argparse.Namespace) -> dict:
         model.load_encoder_weights(args.encoder_weights)
     if args.init_weights and not args.resume:
         model.load_state_dict(load_weights(args.init_weights))
-        print(f"initialised from {args.init_weights}")
+        log(main_process, f"initialised from {args.init_weights}")
     precision = resolve_precision(args.precision, device)
     prepare_model(model.to(device), precision)
-    train_loader, val_loader = make_loaders(args, short_side, crop, device)
+    trained = distributed.wrap(model, processes, device)
+    train_loader, val_loader = make_loaders(args, short_side, crop, device, processes)
     weights = training_class_weights(train_loader.dataset, args.class_weights)
     loss_fn = build_loss(args.loss, weights).to(device)
     optimizer = build_optimizer(args, model)
@@ -190,24 +226,33 @@ def main(args: argparse.Namespace) -> dict:
         stopper.load_state_dict(state["early_stopping"])
         history, train_seconds = state["history"], state["train_seconds"]
         start_epoch = state["epoch"] + 1
-        print(f"resumed from {args.resume} at epoch {start_epoch}")
+        log(main_process, f"resumed from {args.resume} at epoch {start_epoch}")
 
     weights_note = (
         f", class weights {args.class_weights} {[round(float(w), 2) for w in weights]}" if weights is not None else ""
     )
-    print(
-        f"{args.model} (width {args.width:g}) on {device} ({precision}), {size_of(train_loader.dataset)} train / "
-        f"{size_of(val_loader.dataset)} val images, short side {short_side}, crop {crop}, "
-        f"loss {args.loss}{weights_note}",
-        flush=True,
+    processes_note = f" x {processes.world_size} processes" if processes.distributed else ""
+    val_images = int(distributed.summed(torch.tensor(size_of(val_loader.dataset)), processes))
+    log(
+        main_process,
+        f"{args.model} (width {args.width:g}) on {device}{processes_note} ({precision}), "
+        f"{size_of(train_loader.dataset)} train / {val_images} val images, "
+        f"short side {short_side}, crop {crop}, loss {args.loss}{weights_note}",
     )
     for epoch in range(start_epoch, args.epochs + 1):
-        if stopper.should_stop:
+        if distributed.from_main(stopper.should_stop, processes):
             break
-        stats = train_one_epoch(model, train_loader, loss_fn, optimizer, scheduler, device, precision, f"epoch {epoch}")
+        if isinstance(train_loader.sampler, DistributedSampler):
+            train_loader.sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every process
+        stats = train_one_epoch(
+            trained, train_loader, loss_fn, optimizer, scheduler, device, precision, f"epoch {epoch}", main_process
+        )
+        if not distributed.replicas_agree(model, processes):
+            raise RuntimeError(f"epoch {epoch}: the processes' model replicas no longer hold the same weights")
+        stats = mean_over_processes(stats, processes)
         train_seconds += stats.seconds
         started = time.perf_counter()
-        val_loss, confusion = evaluate(model, val_loader, loss_fn, device, precision)
+        val_loss, confusion = evaluate_split(model, val_loader, loss_fn, device, precision, processes)
         val_seconds = time.perf_counter() - started
         metrics = confusion.compute()
         history.append(
@@ -215,15 +260,25 @@ def main(args: argparse.Namespace) -> dict:
         )
         monitored = val_loss if args.monitor == "val_loss" else (metrics["miou"] or 0.0)
         improved = stopper.step(monitored)
+        if not main_process:
+            continue
         print(
             f"epoch {epoch}: train loss {stats.loss:.4f}  val loss {val_loss:.4f}  mIoU {metrics['miou']:.4f}"
             f"  mDice {metrics['mdice']:.4f}  {stats.seconds:.0f} s train + {val_seconds:.0f} s val,"
-            f" {stats.images_per_second:.1f} img/s, {stats.data_wait_share:.0%} waiting for data"
-            f"{'  (best)' if improved else ''}",
+            f" {stats.images_per_second * processes.world_size:.1f} img/s, {stats.data_wait_share:.0%} waiting"
+            f" for data{'  (best)' if improved else ''}",
             flush=True,
         )
         if improved:
-            save_checkpoint(args.output / "best.pt", model, config, epoch=epoch, metrics=metrics, val_loss=val_loss)
+            save_checkpoint(
+                args.output / "best.pt",
+                model,
+                config,
+                epoch=epoch,
+                metrics=metrics,
+                val_loss=val_loss,
+                confusion_matrix=confusion.mat.tolist(),
+            )
         save_checkpoint(
             args.output / "last.pt",
             model,
@@ -236,12 +291,42 @@ def main(args: argparse.Namespace) -> dict:
             train_seconds=train_seconds,
         )
         write_history(history, args.output)
+    if not main_process:
+        return {}
     if stopper.should_stop:
         print(f"early stopping: no {args.monitor} improvement in {args.patience} epochs")
 
-    summary = run_summary(args, config, history, stopper, precision, weights)
+    summary = run_summary(args, config, history, stopper, precision, weights, processes.world_size)
     (args.output / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def log(main_process: bool, message: str) -> None:
+    if main_process:
+        print(message, flush=True)
+
+
+def mean_over_processes(stats: EpochStats, processes: distributed.Processes) -> EpochStats:
+    """The epoch's mean training loss over every process's images (the timings stay this process's)."""
+    totals = distributed.summed(torch.tensor([stats.loss * stats.images, stats.images], dtype=torch.float64), processes)
+    return dataclasses.replace(stats, loss=float(totals[0]) / max(float(totals[1]), 1.0))
+
+
+def evaluate_split(
+    model: SegmentationModel,
+    loader: DataLoader[Batch],
+    loss_fn: torch.nn.Module,
+    device: torch.device,
+    precision: str,
+    processes: distributed.Processes,
+) -> tuple[float, ConfusionMatrix]:
+    """Mean val loss and confusion matrix of the whole split: each process's part, summed over processes."""
+    val_loss, confusion = evaluate(model, loader, loss_fn, device, precision, show_progress=processes.is_main)
+    images = size_of(loader.dataset)
+    totals = torch.tensor([val_loss * images, images], dtype=torch.float64)
+    loss_sum, images_total = distributed.summed(totals, processes)
+    confusion.mat = distributed.summed(confusion.mat, processes)
+    return float(loss_sum / max(images_total, 1)), confusion
 
 
 def training_class_weights(dataset: Dataset[Batch], weighting: str) -> np.ndarray | None:
@@ -285,6 +370,7 @@ def run_summary(
     stopper: EarlyStopping,
     precision: str = "fp32",
     weights: np.ndarray | None = None,
+    world_size: int = 1,
 ) -> dict:
     """The best epoch's figures, as the comparison table reads them, with the recipe and the speed of the run."""
     best = load_checkpoint(args.output / "best.pt")
@@ -323,6 +409,7 @@ def run_summary(
         "mdice_8": best["metrics"]["mdice_8"],
         "train_minutes": round(history[-1]["train_seconds"] / 60, 2) if history else 0.0,
         "device": str(choose_device(args.device)),
+        "processes": world_size,
     }
 
 

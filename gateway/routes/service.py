@@ -1,4 +1,4 @@
-"""GET /health, /categories, /models: the service's state, vocabulary and model versions."""
+"""GET /health, /health/live, /categories, /models: the service's state, vocabulary and model versions."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ class Health(BaseModel):
     model: str
     version: str
     workers_ready: int
+
+
+class Liveness(BaseModel):
+    status: str
 
 
 class CategoryOut(BaseModel):
@@ -63,6 +67,15 @@ async def health(
     if not ready:
         return error_response(503, "unavailable", f"model {settings.model_name!r} has no worker ready yet")
     return Health(status="ok", model=settings.model_name, version=str(description["modelVersion"]), workers_ready=ready)
+
+
+@router.get(
+    "/health/live",
+    response_model=Liveness,
+    summary="The gateway process answers (liveness: TorchServe is not asked, /health is readiness)",
+)
+async def live() -> Liveness:
+    return Liveness(status="ok")
 
 
 @router.get("/categories", response_model=list[CategoryOut], summary="The 8 categories: ids, names, colours")

@@ -93,8 +93,10 @@ def test_torchserve_down_gets_503():
         torchserve_inference_url="http://127.0.0.1:9", torchserve_management_url="http://127.0.0.1:9"
     ) as client:
         predict, health, models = post_image(client), client.get("/health"), client.get("/models")
+        live = client.get("/health/live")
     for response in (predict, health, models):
         assert response.status_code == 503 and "not reachable" in response.json()["message"]
+    assert live.status_code == 200 and live.json() == {"status": "ok"}  # liveness: the gateway itself is fine
 
 
 @respx.mock
