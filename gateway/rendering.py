@@ -7,6 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
+from gateway.errors import GatewayError
 from roadseg.categories import colorize
 from roadseg.images import encode_png
 
@@ -20,6 +21,19 @@ def mask_size(mask_png: bytes) -> tuple[int, int]:
 def mask_ids(mask_png: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(mask_png)) as image:
         return np.asarray(image.convert("L"))
+
+
+def mask_and_confidence(mask_png: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, confidence) from the handler's 2-channel PNG (grayscale ids + alpha confidence)."""
+    with Image.open(io.BytesIO(mask_png)) as image:
+        if image.mode != "LA":
+            raise GatewayError(
+                502,
+                "torchserve_error",
+                f"the model server returned no confidence (a {image.mode} mask); its archive may predate it",
+            )
+        both = np.asarray(image)
+    return np.ascontiguousarray(both[..., 0]), np.ascontiguousarray(both[..., 1])
 
 
 def colour_png(ids: np.ndarray) -> bytes:

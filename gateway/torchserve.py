@@ -14,7 +14,7 @@ import httpx
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.torchserve_keys import is_key_refusal, keys_from_settings
-from roadseg.model_config import MODEL_VERSION_HEADER
+from roadseg.model_config import MASK_AND_CONFIDENCE, MODEL_VERSION_HEADER, OUTPUT_HEADER
 
 logger = logging.getLogger("gateway.torchserve")
 # TorchServe's answers while a worker dies or restarts: 500 "Worker died.", 503 "no worker to serve", 507.
@@ -57,10 +57,14 @@ class TorchServeClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    async def _request(self, kind: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def _request(
+        self, kind: str, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """Send with the kind's key; on a refused key, reload or regenerate it once and retry."""
         try:
-            response = await self.http.request(method, url, headers=self.keys.header(kind), **kwargs)
+            response = await self.http.request(
+                method, url, headers={**(headers or {}), **self.keys.header(kind)}, **kwargs
+            )
             if not is_key_refusal(response.status_code, response.content):
                 return response
             before = self.keys.get(kind)
@@ -70,7 +74,7 @@ class TorchServeClient:
                     f"{self.management_url}/token", params={"type": kind}, headers=self.keys.header("api")
                 )
                 self.keys.reload()
-            return await self.http.request(method, url, headers=self.keys.header(kind), **kwargs)
+            return await self.http.request(method, url, headers={**(headers or {}), **self.keys.header(kind)}, **kwargs)
         except httpx.TimeoutException as error:
             if isinstance(error, httpx.ConnectTimeout):
                 raise GatewayError(
@@ -150,7 +154,7 @@ class TorchServeClient:
             )
         return models
 
-    async def _post_with_retries(self, url: str, image: bytes) -> httpx.Response:
+    async def _post_with_retries(self, url: str, image: bytes, headers: dict[str, str]) -> httpx.Response:
         """POST, retried (inference is idempotent) while TorchServe's worker dies or restarts, or TorchServe
         is unreachable, with a doubling backoff inside the request's timeout. The client's own errors
         (4xx) and timeouts (the work may still be queued) are not retried."""
@@ -159,7 +163,7 @@ class TorchServeClient:
             remaining = max(0.1, deadline - time.monotonic())
             timeout = httpx.Timeout(remaining, connect=min(self.settings.connect_timeout_s, remaining))
             try:
-                response = await self._request("inference", "POST", url, content=image, timeout=timeout)
+                response = await self._request("inference", "POST", url, headers, content=image, timeout=timeout)
                 if response.status_code not in RETRYABLE_STATUS:
                     return response
                 failure: GatewayError | httpx.Response = response
@@ -184,10 +188,12 @@ class TorchServeClient:
             raise failure
         return failure
 
-    async def predict(self, image: bytes, model: str, version: str | None) -> Prediction:
+    async def predict(self, image: bytes, model: str, version: str | None, with_confidence: bool = False) -> Prediction:
+        """The mask PNG (8-bit ids; with `with_confidence`, 2 channels: ids and confidence) and who answered."""
         url = f"{self.inference_url}/predictions/{model}" + (f"/{version}" if version else "")
         started = time.perf_counter()
-        response = await self._post_with_retries(url, image)
+        headers = {OUTPUT_HEADER: MASK_AND_CONFIDENCE} if with_confidence else {}
+        response = await self._post_with_retries(url, image, headers)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self._raise_for_status(response, _describe_target(model, version))
         if response.headers.get("content-type", "").split(";")[0] != "image/png":

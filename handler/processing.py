@@ -1,4 +1,5 @@
-"""The handler's pure steps (no TorchServe): bytes -> model input, logits -> PNG of category ids."""
+"""The handler's pure steps (no TorchServe): bytes -> model input, logits -> PNG of category ids (and
+confidence)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from roadseg.images import ImageDecodeError, decode_image, encode_png
 from roadseg.preprocessing import model_input
@@ -56,7 +58,19 @@ def run_model(
     return outputs
 
 
-def mask_png(logits: torch.Tensor, size: tuple[int, int]) -> bytes:
-    """(C, h, w) logits -> single-channel 8-bit PNG of category ids at `size` (height, width)."""
-    ids = category_ids_from_logits(logits[None], size)[0]
-    return encode_png(ids.numpy().astype(np.uint8))
+def confidence_at_size(logits: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+    """(C, h, w) logits -> (H, W) uint8: the highest softmax probability per pixel, 0..1 as 0..255, bilinearly
+    resized to `size` (height, width) from the model's resolution."""
+    confidence = torch.softmax(logits.float(), dim=0).amax(dim=0)[None, None]
+    if tuple(confidence.shape[-2:]) != tuple(size):
+        confidence = F.interpolate(confidence, size=size, mode="bilinear", align_corners=False)
+    return (confidence[0, 0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+
+
+def mask_png(logits: torch.Tensor, size: tuple[int, int], with_confidence: bool = False) -> bytes:
+    """(C, h, w) logits -> 8-bit PNG of category ids at `size` (height, width); with the confidence as a second
+    (alpha) channel when asked, from the same logits."""
+    ids = category_ids_from_logits(logits[None], size)[0].numpy().astype(np.uint8)
+    if not with_confidence:
+        return encode_png(ids)
+    return encode_png(np.stack([ids, confidence_at_size(logits, size)], axis=-1))

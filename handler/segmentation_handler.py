@@ -22,7 +22,7 @@ from ts.torch_handler.base_handler import BaseHandler
 from handler.archive import load_model_from_archive
 from handler.processing import PreparedImage, mask_png, prepare_image, run_model
 from roadseg.limits import max_pixels
-from roadseg.model_config import MODEL_VERSION_HEADER
+from roadseg.model_config import MASK_AND_CONFIDENCE, MODEL_VERSION_HEADER, OUTPUT_HEADER
 from training.onnx_model import cpu_threads
 from training.precision import prepare_model, resolve_precision
 
@@ -82,8 +82,14 @@ class SegmentationHandler(BaseHandler):
             self.context.set_response_content_type(index, "image/png")
             # The version that really answered: the gateway's X-Model-Version, right even just after set-default.
             self.context.set_response_header(index, MODEL_VERSION_HEADER, self.config.version or "")
-            responses.append(mask_png(item_logits, item.size))
+            responses.append(mask_png(item_logits, item.size, self._asks_confidence(index)))
         return responses
+
+    def _asks_confidence(self, index: int) -> bool:
+        """Whether request `index` asked for the confidence beside the ids (OUTPUT_HEADER, in any case)."""
+        headers = self.context.get_all_request_header(index) or {}
+        value = next((v for k, v in headers.items() if str(k).lower() == OUTPUT_HEADER.lower()), None)
+        return value is not None and (value.decode() if isinstance(value, bytes) else str(value)) == MASK_AND_CONFIDENCE
 
 
 def _request_bytes(row: dict[str, Any]) -> bytes:

@@ -104,7 +104,7 @@ def decode_image(data: bytes, max_pixels: int | None = None) -> np.ndarray:
 
 
 def encode_png(array: np.ndarray) -> bytes:
-    """(H, W) uint8 -> 8-bit grayscale PNG; (H, W, 3) uint8 -> RGB PNG."""
+    """(H, W) uint8 -> 8-bit grayscale PNG; (H, W, 2) -> grayscale + alpha; (H, W, 3) -> RGB PNG."""
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="PNG", compress_level=3)
     return buffer.getvalue()

@@ -11,6 +11,10 @@ from typing import Any
 
 # The handler names the version that answered in this header of TorchServe's response; the gateway passes it on.
 MODEL_VERSION_HEADER = "X-Model-Version"
+# A request carrying this header with MASK_AND_CONFIDENCE gets one 2-channel PNG from the same inference:
+# category ids, and the model's confidence (max softmax, 0..255) as the second channel. Without it: ids only.
+OUTPUT_HEADER = "X-Roadseg-Output"
+MASK_AND_CONFIDENCE = "mask+confidence"
 # How the model runs: PyTorch (weights as safetensors) or ONNX Runtime (an .onnx graph, e.g. INT8-quantised).
 RUNTIMES = ("torch", "onnxruntime")
 # PyTorch's arithmetic; auto: bf16 autocast + channels-last on CUDA or a CPU with native bf16, else fp32.

@@ -1,4 +1,5 @@
-"""POST /predict: image in, PNG mask out (category ids, colours, or overlay)."""
+"""POST /predict: image in; PNG mask out (category ids, colours, overlay or confidence), or JSON (category
+shares, or COCO RLE per category)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,20 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, File, Query, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from gateway.config import Settings
 from gateway.deps import get_app_settings, get_torchserve
 from gateway.errors import ErrorBody, GatewayError
-from gateway.rendering import colour_png, mask_ids, mask_size, overlay_png
-from gateway.torchserve import TorchServeClient
+from gateway.rendering import colour_png, mask_and_confidence, mask_ids, mask_size, overlay_png
+from gateway.results import SegmentationRle, SegmentationSummary, category_rles, category_shares
+from gateway.torchserve import Prediction, TorchServeClient
 from roadseg.images import (
     ImageDecodeError,
     ImageTooLargeError,
     UnsupportedImageError,
+    encode_png,
     inspect_image,
     open_image,
     rgb_array,
@@ -35,6 +38,12 @@ class MaskFormat(StrEnum):
     raw = "raw"
     color = "color"
     overlay = "overlay"
+    confidence = "confidence"
+    json = "json"
+    rle = "rle"
+
+
+JSON_FORMATS = (MaskFormat.json, MaskFormat.rle)
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -79,13 +88,18 @@ def check_image(data: bytes, max_pixels: int, need_pixels: bool) -> tuple[tuple[
 @router.post(
     "/predict",
     response_class=StreamingResponse,
+    response_model=None,
     summary="Segment a road image into the 8 Cityscapes categories",
     responses={
         200: {
-            "content": {"image/png": {}},
+            "content": {"image/png": {}, "application/json": {}},
             "description": "PNG of the input's width and height. raw: 8-bit, "
-            "pixel = category id 0..7 (GET /categories); color: RGB category colours; overlay: input + colours. "
+            "pixel = category id 0..7 (GET /categories); color: RGB category colours; overlay: input + colours; "
+            "confidence: 8-bit, the model's highest softmax probability per pixel (0..255 for 0..1). "
+            "JSON: json: each category's pixels and share, the model, version and inference time; rle: COCO "
+            "compressed RLE per category present (pycocotools.mask.decode). "
             "Headers: X-Model-Name, X-Model-Version, X-Inference-Time-Ms.",
+            "model": SegmentationSummary | SegmentationRle,
         },
         **_errors(400, 404, 413, 415, 422, 502, 503, 504),
     },
@@ -100,7 +114,10 @@ async def predict(
     ],
     settings: Annotated[Settings, Depends(get_app_settings)],
     torchserve: Annotated[TorchServeClient, Depends(get_torchserve)],
-    format: Annotated[MaskFormat, Query(description="raw category ids, color, or overlay")] = MaskFormat.raw,
+    format: Annotated[
+        MaskFormat,
+        Query(description="raw category ids, color, overlay, confidence (PNGs); json (shares) or rle (COCO RLE)"),
+    ] = MaskFormat.raw,
     alpha: Annotated[float, Query(ge=0.0, le=1.0, description="overlay: weight of the colours")] = 0.5,
     model: Annotated[
         str | None, Query(pattern=NAME_PATTERN, description="TorchServe model (default: the configured one)")
@@ -108,14 +125,20 @@ async def predict(
     version: Annotated[
         str | None, Query(pattern=NAME_PATTERN, description="model version (default: TorchServe's default)")
     ] = None,
-) -> StreamingResponse:
+) -> Response:
     data = await read_upload(file, settings.max_upload_bytes)
     if format is MaskFormat.overlay:
         (width, height), rgb = await run_in_threadpool(check_image, data, settings.max_pixels, True)
     else:
         (width, height), rgb = check_image(data, settings.max_pixels, False)  # the header only: no thread hop
-    prediction = await torchserve.predict(data, model or settings.model_name, version)
-    ids = None if format is MaskFormat.raw else await run_in_threadpool(mask_ids, prediction.png)
+    with_confidence = format is MaskFormat.confidence
+    prediction = await torchserve.predict(data, model or settings.model_name, version, with_confidence)
+    ids: np.ndarray | None = None
+    confidence: np.ndarray | None = None
+    if with_confidence:
+        ids, confidence = await run_in_threadpool(mask_and_confidence, prediction.png)
+    elif format is not MaskFormat.raw:
+        ids = await run_in_threadpool(mask_ids, prediction.png)
     mask_width, mask_height = mask_size(prediction.png) if ids is None else (ids.shape[1], ids.shape[0])
     if (mask_width, mask_height) != (width, height):
         raise GatewayError(
@@ -123,7 +146,25 @@ async def predict(
             "torchserve_error",
             f"the model server returned a {mask_width}x{mask_height} mask for a {width}x{height} image",
         )
-    if format is MaskFormat.color:
+    if format in JSON_FORMATS:
+        assert ids is not None
+        common = {
+            "model": prediction.model,
+            "version": prediction.version,
+            "inference_ms": round(prediction.inference_ms, 1),
+            "width": width,
+            "height": height,
+        }
+        result: SegmentationSummary | SegmentationRle
+        if format is MaskFormat.json:
+            result = SegmentationSummary(**common, categories=category_shares(ids))
+        else:
+            result = SegmentationRle(**common, masks=await run_in_threadpool(category_rles, ids))
+        return JSONResponse(result.model_dump(mode="json"), headers=_model_headers(prediction))
+    if format is MaskFormat.confidence:
+        assert confidence is not None
+        png = await run_in_threadpool(encode_png, confidence)
+    elif format is MaskFormat.color:
         assert ids is not None
         png = await run_in_threadpool(colour_png, ids)
     elif format is MaskFormat.overlay:
@@ -132,10 +173,13 @@ async def predict(
     else:
         png = prediction.png
     stem = PurePath(file.filename or "image").stem or "image"
-    headers = {
+    headers = {**_model_headers(prediction), "Content-Disposition": f'inline; filename="{stem}_{format.value}.png"'}
+    return StreamingResponse(io.BytesIO(png), media_type="image/png", headers=headers)
+
+
+def _model_headers(prediction: Prediction) -> dict[str, str]:
+    return {
         "X-Model-Name": prediction.model,
         "X-Model-Version": prediction.version,
         "X-Inference-Time-Ms": f"{prediction.inference_ms:.1f}",
-        "Content-Disposition": f'inline; filename="{stem}_{format.value}.png"',
     }
-    return StreamingResponse(io.BytesIO(png), media_type="image/png", headers=headers)

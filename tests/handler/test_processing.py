@@ -6,7 +6,14 @@ import pytest
 import torch
 from PIL import Image
 
-from handler.processing import PreparedImage, batches_by_shape, mask_png, prepare_image, run_model
+from handler.processing import (
+    PreparedImage,
+    batches_by_shape,
+    confidence_at_size,
+    mask_png,
+    prepare_image,
+    run_model,
+)
 from tests.images import image_bytes
 from training.models import build_model
 from training.onnx_export import export_onnx
@@ -89,3 +96,13 @@ def test_each_precision_and_runtime_gives_masks_that_agree_with_fp32(road_model,
     agreement = (masks(logits) == expected).float().mean().item()
     assert agreement >= min_agreement, agreement
     print(f"{runtime} {precision}: {agreement:.4f}")
+
+
+def test_confidence_is_the_highest_softmax_probability_resized_to_the_image():
+    logits = torch.zeros((8, 2, 2))
+    logits[3, 0, 0] = float(np.log(21))  # 21 / (21 + 7) = 0.75 for category 3, 1/8 where all tie
+    confidence = confidence_at_size(logits, (2, 2))
+    assert confidence.dtype == np.uint8 and confidence.tolist() == [[191, 32], [32, 32]]
+    assert confidence_at_size(logits, (4, 4)).shape == (4, 4)
+    both = np.asarray(Image.open(io.BytesIO(mask_png(logits, (2, 2), with_confidence=True))))
+    assert both[..., 0].tolist() == [[3, 0], [0, 0]] and both[..., 1].tolist() == confidence.tolist()

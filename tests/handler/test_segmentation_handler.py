@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from ts.context import RequestProcessor
 
 from handler.archive import build_archive
 from tests.archives import build_constant_archive, constant_model
@@ -76,3 +77,17 @@ def test_torch_runtime_runs_at_the_archived_precision_on_the_machine_s_cores(tmp
         assert np.unique(np.asarray(Image.open(io.BytesIO(outputs[0])))).tolist() == [2]
     finally:
         torch.set_num_threads(threads)
+
+
+def test_a_request_asking_for_confidence_gets_ids_and_confidence_in_one_png(handler_and_context):
+    handler, (model_dir, manifest) = handler_and_context
+    context = torchserve_context(model_dir, manifest, 2)
+    context.request_processor = [RequestProcessor({"x-roadseg-output": b"mask+confidence"}), RequestProcessor({})]
+    outputs = handler.handle(
+        [{"body": image_bytes("png-rgb", 90, 60)}, {"body": image_bytes("png-rgb", 90, 60)}], context
+    )
+    both, plain = (Image.open(io.BytesIO(output)) for output in outputs)
+    assert both.mode == "LA" and both.size == (90, 60)
+    ids, confidence = np.asarray(both).transpose(2, 0, 1)
+    assert np.unique(ids).tolist() == [7] and np.unique(confidence).tolist() == [255]  # softmax ~1 everywhere
+    assert plain.mode == "L" and np.array_equal(np.asarray(plain), ids)  # without the header: as before

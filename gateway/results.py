@@ -1,0 +1,63 @@
+"""Machine-readable results of one segmentation: per-category pixel shares (format=json) and COCO-style
+run-length encodings per category (format=rle, pycocotools' compressed RLE)."""
+
+from __future__ import annotations
+
+import numpy as np
+from pycocotools import mask as coco_mask
+from pydantic import BaseModel, Field
+
+from roadseg.categories import CATEGORIES
+
+
+class CategoryShare(BaseModel):
+    id: int
+    name: str
+    pixels: int
+    share: float = Field(description="pixels / all pixels of the image, 0..1")
+
+
+class CategoryRle(BaseModel):
+    id: int
+    name: str
+    size: tuple[int, int] = Field(description="[height, width], as COCO writes it")
+    counts: str = Field(description="COCO compressed RLE (column-major); pycocotools.mask.decode reads it")
+
+
+class SegmentationSummary(BaseModel):
+    model: str
+    version: str
+    inference_ms: float
+    width: int
+    height: int
+    categories: list[CategoryShare] = Field(description="all 8 categories, in id order")
+
+
+class SegmentationRle(BaseModel):
+    model: str
+    version: str
+    inference_ms: float
+    width: int
+    height: int
+    masks: list[CategoryRle] = Field(description="one per category present in the mask, in id order")
+
+
+def category_shares(ids: np.ndarray) -> list[CategoryShare]:
+    counts = np.bincount(ids.ravel(), minlength=len(CATEGORIES))
+    return [
+        CategoryShare(id=c.id, name=c.name, pixels=int(counts[c.id]), share=float(counts[c.id]) / ids.size)
+        for c in CATEGORIES
+    ]
+
+
+def category_rles(ids: np.ndarray) -> list[CategoryRle]:
+    """COCO RLE of each category present: one binary mask each, encoded by pycocotools."""
+    present = np.flatnonzero(np.bincount(ids.ravel(), minlength=len(CATEGORIES)))
+    if not len(present):
+        return []
+    binary = np.asfortranarray(np.stack([ids == c for c in present], axis=-1).astype(np.uint8))
+    encoded = coco_mask.encode(binary)
+    return [
+        CategoryRle(id=int(c), name=CATEGORIES[c].name, size=tuple(rle["size"]), counts=rle["counts"].decode("ascii"))
+        for c, rle in zip(present, encoded, strict=True)
+    ]
