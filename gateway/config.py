@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,6 +43,20 @@ class Settings(BaseSettings):
         description="worker threads for decoding and rendering (default: the cores this process may use)",
     )
     version_cache_s: float = Field(5.0, description="how long the default model version is cached")
+    # Video jobs (POST /videos).
+    max_video_bytes: int = Field(200 * 1024 * 1024, gt=0, description="larger video uploads get 413")
+    max_video_seconds: float = Field(120.0, gt=0, description="longer videos get 413")
+    video_jobs: int = Field(4, gt=0, description="videos waiting or being segmented; beyond, 503")
+    video_workers: int = Field(1, gt=0, description="videos segmented at once")
+    video_frames_in_flight: int = Field(
+        4, gt=0, description="frames of a video at TorchServe at once (its batch size lets them share batches)"
+    )
+    video_frame_retries: int = Field(5, ge=0, description="times a frame is sent again while TorchServe restarts")
+    video_results_keep_s: float = Field(3600.0, gt=0, description="finished videos' results are deleted after this")
+    video_dir: Path = Field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "roadseg-videos",
+        description="where uploads and results of video jobs are kept",
+    )
 
 
 @lru_cache

@@ -1,10 +1,11 @@
-"""FastAPI dependencies: the settings and the shared TorchServe client."""
+"""FastAPI dependencies: the settings, the shared TorchServe client and the video jobs."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
 from gateway.config import Settings
+from gateway.jobs import JobStore
 from gateway.torchserve import TorchServeClient
 
 
@@ -16,3 +17,8 @@ def get_app_settings(request: Request) -> Settings:
 def get_torchserve(request: Request) -> TorchServeClient:
     client: TorchServeClient = request.app.state.torchserve
     return client
+
+
+def get_jobs(request: Request) -> JobStore:
+    jobs: JobStore = request.app.state.jobs
+    return jobs

@@ -41,8 +41,11 @@ def colour_png(ids: np.ndarray) -> bytes:
     return encode_png(colorize(ids))
 
 
-def overlay_png(rgb: np.ndarray, ids: np.ndarray, alpha: float) -> bytes:
+def overlay(rgb: np.ndarray, ids: np.ndarray, alpha: float) -> np.ndarray:
     """The input blended with the category colours; `alpha` is the colours' weight."""
-    colours = colorize(ids).astype(np.float32)
-    blended = (1 - alpha) * rgb.astype(np.float32) + alpha * colours
-    return encode_png(np.clip(blended + 0.5, 0, 255).astype(np.uint8))
+    blended = (1 - alpha) * rgb.astype(np.float32) + alpha * colorize(ids).astype(np.float32)
+    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def overlay_png(rgb: np.ndarray, ids: np.ndarray, alpha: float) -> bytes:
+    return encode_png(overlay(rgb, ids, alpha))

@@ -9,18 +9,21 @@ import shutil
 import socket
 import subprocess
 import time
+import zipfile
 
 import httpx
 import numpy as np
 import psutil
 import pytest
 from PIL import Image
+from pycocotools import mask as coco_mask
 
 from gateway import admin
 from roadseg.categories import CATEGORY_PALETTE
 from stack.processes import BIN, REPO_ROOT, stop
 from tests.images import UPRIGHT_SIZE, decompression_bomb, gradient_rgb, image_bytes
 from tests.integration.conftest import MAX_UPLOAD_BYTES, V1_CATEGORY, V2_CATEGORY, key_file
+from tests.videos import decoded_frames, write_clip
 
 pytestmark = pytest.mark.integration
 
@@ -138,6 +141,51 @@ def test_torchserve_s_grpc_ports_follow_the_given_ones_so_a_second_instance_fits
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass  # listening on the port this instance was given, not on TorchServe's fixed 7070/7071
     assert {stack.ports.grpc_inference, stack.ports.grpc_management}.isdisjoint({7070, 7071})
+
+
+def test_confidence_json_and_rle_come_from_the_real_handler(stack):
+    """The constant models are sure of their one category everywhere: confidence 255, share 1, one RLE."""
+    data = image_bytes("png-rgb", 90, 60)
+    with stack.client() as client:
+        answers = {
+            f: client.post(f"/predict?format={f}&version=2.0", files={"file": ("x.png", data)})
+            for f in ("confidence", "json", "rle", "raw")
+        }
+    assert all(r.status_code == 200 for r in answers.values()), {f: r.text[:200] for f, r in answers.items()}
+    confidence = Image.open(io.BytesIO(answers["confidence"].content))
+    assert confidence.mode == "L" and confidence.size == (90, 60)
+    assert np.unique(np.asarray(confidence)).tolist() == [255]
+    assert Image.open(io.BytesIO(answers["raw"].content)).mode == "L"  # raw answers are unchanged
+    shares = {c["id"]: c["share"] for c in answers["json"].json()["categories"]}
+    assert shares[V2_CATEGORY] == 1.0 and sum(shares.values()) == 1.0
+    assert answers["json"].json()["version"] == "2.0"
+    (entry,) = answers["rle"].json()["masks"]
+    rle = {"size": entry["size"], "counts": entry["counts"].encode()}
+    assert entry["id"] == V2_CATEGORY and coco_mask.decode(rle).all() and coco_mask.area(rle) == 90 * 60
+
+
+def test_a_clip_goes_through_the_video_job_api_over_real_torchserve(stack, tmp_path):
+    clip = write_clip(tmp_path / "dashcam.mp4", frames=12, width=96, height=64, fps=10)
+    with stack.client() as client:
+        accepted = client.post(
+            "/videos?masks=true&version=1.0", files={"file": ("dashcam.mp4", clip.read_bytes(), "video/mp4")}
+        )
+        assert accepted.status_code == 202, accepted.text
+        url = accepted.headers["location"]
+        deadline = time.monotonic() + 120
+        while (job := client.get(url).json())["status"] not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert job["status"] == "done", job
+        video, masks = client.get(job["video_url"]), client.get(job["masks_url"])
+    assert (job["frames_done"], job["width"], job["height"], job["version"]) == (12, 96, 64, "1.0")
+    (tmp_path / "overlay.mp4").write_bytes(video.content)
+    frames = decoded_frames(tmp_path / "overlay.mp4")
+    assert len(frames) == 12 and {f.shape for f in frames} == {(64, 96, 3)}
+    with zipfile.ZipFile(io.BytesIO(masks.content)) as archive:
+        assert len(archive.namelist()) == 12
+        assert {int(np.asarray(Image.open(io.BytesIO(archive.read(n)))).max()) for n in archive.namelist()} == {
+            V1_CATEGORY
+        }
 
 
 def test_torchserve_s_jvm_runs_with_the_configured_heap_bound(stack):

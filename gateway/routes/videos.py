@@ -1,0 +1,179 @@
+"""Video jobs: POST /videos (a dashcam clip in, a job id out at once), GET /videos/{id} (progress), then the
+overlay MP4 and, when asked for, a ZIP of the per-frame masks."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from gateway.config import Settings
+from gateway.deps import get_app_settings, get_jobs, get_torchserve
+from gateway.errors import ErrorBody, GatewayError
+from gateway.jobs import MASKS, VIDEO, Job, JobStatus, JobStore
+from gateway.routes.predict import NAME_PATTERN
+from gateway.torchserve import Prediction, TorchServeClient
+from gateway.video import probe_video
+
+router = APIRouter(tags=["video"])
+JOB_ID = Path(pattern=r"^[0-9a-f]{32}$", description="the id POST /videos returned")
+CHUNK = 1 << 20
+
+
+class VideoJob(BaseModel):
+    id: str
+    status: JobStatus
+    frames_done: int
+    frames_total: int = Field(description="from the container (an estimate for some); exact once done")
+    fps: float
+    width: int
+    height: int
+    seconds: float = Field(description="the clip's duration")
+    model: str | None = Field(description="the model and version that answered (once a frame is done)")
+    version: str | None
+    error: str | None = None
+    processing_seconds: float | None = None
+    video_url: str | None = Field(description="the overlay MP4, once done")
+    masks_url: str | None = Field(description="ZIP of the per-frame masks (PNG, category ids), once done, if asked")
+
+
+def describe(job: Job, request: Request) -> VideoJob:
+    done = job.status is JobStatus.done
+    return VideoJob(
+        id=job.id,
+        status=job.status,
+        frames_done=job.frames_done,
+        frames_total=job.frames_done if done else max(job.info.frames, job.frames_done),
+        fps=round(float(job.info.fps), 3),
+        width=job.info.width,
+        height=job.info.height,
+        seconds=round(job.info.seconds, 3),
+        model=job.model,
+        version=job.version,
+        error=job.error,
+        processing_seconds=None if job.seconds is None else round(job.seconds, 2),
+        video_url=str(request.url_for("video_result", job_id=job.id)) if done else None,
+        masks_url=str(request.url_for("video_masks", job_id=job.id)) if done and job.with_masks else None,
+    )
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        400: "Empty upload.",
+        404: "Unknown job, or its results expired.",
+        409: "The job has not finished yet, or failed.",
+        413: "Upload over the byte limit, video longer than allowed, or frames with too many pixels.",
+        415: "Not a readable MP4, MOV, AVI or MKV video.",
+        422: "Malformed request, e.g. no multipart field named 'file'.",
+        503: "Too many videos waiting or being segmented; retry after the Retry-After header's seconds.",
+    }
+    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+
+
+async def save_upload(file: UploadFile, target: Any, limit: int) -> int:
+    """Copy the upload to `target` in chunks; 413 as soon as it exceeds `limit` bytes."""
+    size = 0
+    with open(target, "wb") as out:
+        while chunk := await file.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise GatewayError(
+                    413, "upload_too_large", f"the video is larger than the {limit / 2**20:.0f} MiB limit"
+                )
+            await run_in_threadpool(out.write, chunk)
+    if size == 0:
+        raise GatewayError(400, "empty_upload", "the uploaded file is empty")
+    return size
+
+
+@router.post(
+    "/videos",
+    status_code=202,
+    response_model=VideoJob,
+    summary="Segment a dashcam clip: returns a job at once; poll GET /videos/{id}",
+    responses=_errors(400, 413, 415, 422, 503),
+)
+async def submit_video(
+    request: Request,
+    file: Annotated[
+        UploadFile,
+        File(description="the clip: MP4, MOV, AVI or MKV; not empty", json_schema_extra={"minLength": 1}),
+    ],
+    settings: Annotated[Settings, Depends(get_app_settings)],
+    torchserve: Annotated[TorchServeClient, Depends(get_torchserve)],
+    jobs: Annotated[JobStore, Depends(get_jobs)],
+    masks: Annotated[bool, Query(description="also keep every frame's mask (PNG, category ids) in a ZIP")] = False,
+    alpha: Annotated[float, Query(ge=0.0, le=1.0, description="weight of the colours in the overlay video")] = 0.5,
+    model: Annotated[
+        str | None, Query(pattern=NAME_PATTERN, description="TorchServe model (default: the configured one)")
+    ] = None,
+    version: Annotated[
+        str | None, Query(pattern=NAME_PATTERN, description="model version (default: TorchServe's default)")
+    ] = None,
+) -> JSONResponse:
+    job_id, folder = jobs.new_folder()
+    try:
+        await save_upload(file, folder / "input", settings.max_video_bytes)
+        info = await run_in_threadpool(probe_video, folder / "input", settings.max_video_seconds, settings.max_pixels)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    name = model or settings.model_name
+
+    async def predict(frame: bytes) -> Prediction:
+        return await torchserve.predict(frame, name, version)
+
+    job = Job(job_id, folder, info, predict, alpha, masks)
+    jobs.submit(job)
+    url = str(request.url_for("video_status", job_id=job_id))
+    return JSONResponse(describe(job, request).model_dump(mode="json"), status_code=202, headers={"Location": url})
+
+
+@router.get("/videos/{job_id}", response_model=VideoJob, summary="A video job's progress", responses=_errors(404))
+async def video_status(
+    request: Request, job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, Depends(get_jobs)]
+) -> VideoJob:
+    return describe(jobs.get(job_id), request)
+
+
+def finished(jobs: JobStore, job_id: str) -> Job:
+    job = jobs.get(job_id)
+    if job.status is not JobStatus.done:
+        detail = f": {job.error}" if job.error else f" ({job.frames_done} frames done)"
+        raise GatewayError(409, "job_not_done", f"video job {job_id} is {job.status.value}{detail}")
+    return job
+
+
+@router.get(
+    "/videos/{job_id}/video",
+    response_class=FileResponse,
+    summary="The overlay video (H.264 MP4)",
+    responses={200: {"content": {"video/mp4": {}}}, **_errors(404, 409)},
+)
+async def video_result(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, Depends(get_jobs)]) -> FileResponse:
+    job = finished(jobs, job_id)
+    return FileResponse(job.folder / VIDEO, media_type="video/mp4", filename=f"{job_id}_overlay.mp4")
+
+
+@router.get(
+    "/videos/{job_id}/masks",
+    response_class=FileResponse,
+    summary="Every frame's mask (PNG, pixel = category id) in a ZIP, when the job asked for it",
+    responses={200: {"content": {"application/zip": {}}}, **_errors(404, 409)},
+)
+async def video_masks(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, Depends(get_jobs)]) -> FileResponse:
+    job = finished(jobs, job_id)
+    if not job.with_masks:
+        raise GatewayError(404, "no_masks", f"video job {job_id} did not ask for masks (POST /videos?masks=true)")
+    return FileResponse(job.folder / MASKS, media_type="application/zip", filename=f"{job_id}_masks.zip")
+
+
+@router.delete(
+    "/videos/{job_id}", status_code=204, summary="Stop a video job and delete its files", responses=_errors(404)
+)
+async def delete_video(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, Depends(get_jobs)]) -> None:
+    jobs.delete(job_id)
