@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium run lint test test-fast locks train-v1 train-default pilots compare quantize agreement bench load audit clean
+.PHONY: install java chromium run lint test test-fast locks train-v1 train-default pilots compare quantize agreement bench bench-video load audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -93,6 +93,10 @@ agreement: install
 # the generated section of docs/BENCHMARKS.md. Run it on an otherwise idle machine.
 bench: install java
 	$(BIN)/python -m benchmarks.serving
+
+# Dashcam video: CamVid val's 0016E5 sequence through POST /videos, frames per second (docs/BENCHMARKS.md).
+bench-video: install java
+	$(BIN)/python -m benchmarks.video
 
 # Load and soak: 1,000 requests at concurrency 4 on its own TorchServe + gateway (docs/RELIABILITY.md).
 load: install java

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import time
 from pathlib import Path, PurePath
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the app's own modules, beside this file
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 from app_client import GatewayClient, GatewayProblem, Segmentation
@@ -18,14 +20,19 @@ from app_masks import (
     decode_rgb,
     mask_ids,
     masks_zip,
+    only_shown,
     overlay,
     png_bytes,
 )
 from app_settings import AppSettings
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
+SAMPLE_CLIP = SAMPLES / "camvid_0016E5.mp4"
 CACHED_MASKS = 32  # per browser session: enough for a batch, bounded for long sessions
 IMAGE_TYPES = ["png", "jpg", "jpeg"]
+VIDEO_TYPES = ["mp4", "mov", "avi", "mkv"]
+VIDEO_POLL_S = 0.5  # how often a running video job's progress is asked for
+VIDEO_WAIT_S = 1800  # how long one page run follows a job before it offers to check again
 
 
 @st.cache_resource
@@ -65,15 +72,28 @@ def legend(categories: list[dict]) -> None:
     st.sidebar.markdown("**Categories**" + rows, unsafe_allow_html=True)
 
 
+def shown_categories(categories: list[dict]) -> list[int]:
+    """The sidebar's category toggles: ids of the categories the mask and overlay colour."""
+    names = [c["name"] for c in categories]
+    chosen = st.sidebar.multiselect(
+        "Categories shown",
+        names,
+        default=names,
+        key="shown_categories",
+        help="the mask and the overlay colour only these; downloads keep every category",
+    )
+    return [c["id"] for c in categories if c["name"] in chosen]
+
+
 def segment_cached(
-    client: GatewayClient, name: str, data: bytes, model: str | None, version: str | None
+    client: GatewayClient, name: str, data: bytes, model: str | None, version: str | None, format: str = "raw"
 ) -> Segmentation:
-    """One gateway call per (image, model, version): sliders and downloads rerun the page without it."""
-    key = (hashlib.sha256(data).hexdigest(), model, version)
+    """One gateway call per (image, model, version, format): sliders and downloads rerun the page without it."""
+    key = (hashlib.sha256(data).hexdigest(), model, version, format)
     cache = st.session_state.setdefault("segmentations", {})
     if key not in cache:
         with st.spinner(f"Segmenting {name}..."):
-            cache[key] = client.segment(name, data, model, version)
+            cache[key] = client.segment(name, data, model, version, format)
         while len(cache) > CACHED_MASKS:
             cache.pop(next(iter(cache)))  # oldest first (dicts keep insertion order)
     return cache[key]
@@ -94,17 +114,46 @@ def shares_chart(shares: dict[str, float], categories: list[dict]) -> alt.Chart:
     )
 
 
-def show_result(name: str, data: bytes, result: Segmentation, categories: list[dict], opacity: float) -> None:
+def rendered(
+    data: bytes, result: Segmentation, categories: list[dict], shown: list[int], opacity: float
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(original, ids, the mask's colours for the shown categories, the overlay of those or None)."""
     ids = mask_ids(result.mask_png)
     colours = colour_mask(ids, categories)
     rgb = decode_rgb(data)
+    mask = only_shown(colours, ids, shown, np.zeros_like(colours))
+    blended = None
+    if rgb is not None and rgb.shape[:2] == ids.shape:
+        blended = only_shown(overlay(rgb, colours, opacity), ids, shown, rgb)
+    return rgb, ids, mask, blended
+
+
+def show_result(
+    name: str,
+    data: bytes,
+    result: Segmentation,
+    categories: list[dict],
+    shown: list[int],
+    opacity: float,
+    confidence: Segmentation | None = None,
+) -> None:
+    rgb, ids, mask, blended = rendered(data, result, categories, shown, opacity)
+    colours = colour_mask(ids, categories)
     left, middle, right = st.columns(3)
     left.image(
         rgb if rgb is not None else colours, caption="Original" if rgb is not None else "Original (not previewable)"
     )
-    middle.image(colours, caption="Mask")
-    if rgb is not None and rgb.shape[:2] == ids.shape:
-        right.image(overlay(rgb, colours, opacity), caption=f"Overlay ({opacity:.0%} mask)")
+    middle.image(mask, caption="Mask" if len(shown) == len(categories) else f"Mask ({len(shown)} categories)")
+    if blended is not None:
+        right.image(blended, caption=f"Overlay ({opacity:.0%} mask)")
+    if confidence is not None:
+        level = mask_ids(confidence.mask_png)
+        st.image(
+            level,
+            caption=f"Confidence: white where the model is sure, dark where it hesitates "
+            f"(mean {level.mean() / 255:.0%})",
+            width=min(level.shape[1], 640),
+        )
     a, b, c = st.columns(3)
     a.metric("Model", result.model)
     b.metric("Version", result.version)
@@ -120,24 +169,66 @@ def show_result(name: str, data: bytes, result: Segmentation, categories: list[d
     )
 
 
-def single_image(client, categories, model, version, opacity) -> None:
-    source = st.radio("Image", ["Upload", "Sample"], horizontal=True, key="source")
+def pick_image(keys: tuple[str, str, str]) -> tuple[str, bytes] | None:
+    """An uploaded or a sample image, with widgets under the given (source, upload, sample) keys."""
+    source = st.radio("Image", ["Upload", "Sample"], horizontal=True, key=keys[0])
     if source == "Upload":
-        upload = st.file_uploader("Road image (PNG or JPEG)", type=IMAGE_TYPES, key="single_upload")
+        upload = st.file_uploader("Road image (PNG or JPEG)", type=IMAGE_TYPES, key=keys[1])
         if upload is None:
             st.info("Upload a road image, or pick one of the samples.")
-            return
-        name, data = upload.name, upload.getvalue()
-    else:
-        samples = sorted(p.name for p in SAMPLES.glob("*.jpg"))
-        name = st.selectbox("Sample road image (CamVid val)", samples, key="sample")
-        data = (SAMPLES / name).read_bytes()
+            return None
+        return upload.name, upload.getvalue()
+    samples = sorted(p.name for p in SAMPLES.glob("*.jpg"))
+    name = st.selectbox("Sample road image (CamVid val)", samples, key=keys[2])
+    return name, (SAMPLES / name).read_bytes()
+
+
+def single_image(client, categories, shown, model, version, opacity, with_confidence) -> None:
+    picked = pick_image(("source", "single_upload", "sample"))
+    if picked is None:
+        return
+    name, data = picked
     try:
         result = segment_cached(client, name, data, model, version)
+        confidence = segment_cached(client, name, data, model, version, "confidence") if with_confidence else None
     except GatewayProblem as problem:
         st.error(str(problem))
         return
-    show_result(name, data, result, categories, opacity)
+    show_result(name, data, result, categories, shown, opacity, confidence)
+
+
+def compare_versions(client, categories, models, shown, opacity) -> None:
+    """Two registered versions on one image: side by side, with their shares and times."""
+    options = [(m["name"], v["version"]) for m in models for v in m["versions"]]
+    if len(options) < 2:
+        st.info("Only one model version is registered: there is nothing to compare yet.")
+        return
+    labels = [f"{name} {version}" for name, version in options]
+    columns = st.columns(2)
+    chosen = [
+        column.selectbox(title, range(len(options)), index=i, format_func=labels.__getitem__, key=f"compare_{i}")
+        for i, (column, title) in enumerate(zip(columns, ("Version A", "Version B"), strict=True))
+    ]
+    picked = pick_image(("compare_source", "compare_upload", "compare_sample"))
+    if picked is None:
+        return
+    name, data = picked
+    shares = {}
+    for column, index in zip(columns, chosen, strict=True):
+        try:
+            result = segment_cached(client, name, data, *options[index])
+        except GatewayProblem as problem:
+            st.error(str(problem))
+            return
+        _, ids, mask, blended = rendered(data, result, categories, shown, opacity)
+        column.image(blended if blended is not None else mask, caption=labels[index])
+        column.metric(f"{labels[index]}: inference time", f"{result.inference_ms:.0f} ms")
+        shares[labels[index]] = category_shares(ids, categories)
+    table = pd.DataFrame(shares).mul(100).round(1)
+    if table.shape[1] == 2:
+        table["B - A (points)"] = (table.iloc[:, 1] - table.iloc[:, 0]).round(1)
+    st.caption("Share of the image's pixels per category, %")
+    st.dataframe(table, width="stretch")
 
 
 def batch(client, categories, model, version) -> None:
@@ -163,6 +254,89 @@ def batch(client, categories, model, version) -> None:
             st.download_button("Download all masks (ZIP)", archive, "masks.zip", "application/zip", key="download_zip")
 
 
+def video(client, model, version, opacity) -> None:
+    """A dashcam clip through the gateway's video jobs: progress while it runs, then play and download."""
+    source = st.radio("Clip", ["Upload", "Sample"], horizontal=True, key="video_source")
+    if source == "Upload":
+        upload = st.file_uploader("Dashcam clip (MP4, MOV, AVI or MKV)", type=VIDEO_TYPES, key="video_upload")
+        if upload is None:
+            st.info("Upload a dashcam clip, or pick the sample.")
+            return
+        name, data = upload.name, upload.getvalue()
+    else:
+        name, data = SAMPLE_CLIP.name, SAMPLE_CLIP.read_bytes()
+        st.caption("Sample: 60 frames of CamVid val's 0016E5 sequence (480x360, 15 fps)")
+    with_masks = st.checkbox("Also keep every frame's mask (ZIP of PNGs)", key="video_masks")
+    if st.button("Segment video", key="segment_video"):
+        try:
+            job = client.submit_video(name, data, with_masks, opacity, model, version)
+        except GatewayProblem as problem:
+            st.error(str(problem))
+            return
+        st.session_state.video_job = {"id": job["id"], "name": name}
+        st.session_state.pop("video_result", None)
+    current = st.session_state.get("video_job")
+    if current is None:
+        return
+    result = st.session_state.get("video_result")
+    if result is None or result["job"]["id"] != current["id"]:  # once fetched, reruns show it as it is
+        job = follow_video(client, current["id"])
+        if job is None or job["status"] != "done":
+            return
+        try:
+            result = {
+                "job": job,
+                "video": client.download(job["video_url"], "the overlay video"),
+                "masks": client.download(job["masks_url"], "the masks") if job["masks_url"] else None,
+            }
+        except GatewayProblem as problem:
+            st.error(str(problem))
+            return
+        st.session_state.video_result = result
+    job = result["job"]
+    st.video(result["video"], format="video/mp4")
+    a, b, c = st.columns(3)
+    a.metric("Frames", f"{job['frames_done']} at {job['width']}x{job['height']}")
+    b.metric("Speed", f"{job['frames_done'] / max(job['processing_seconds'] or 0, 1e-9):.1f} frames/s")
+    c.metric("Model", f"{job['model']} {job['version']}")
+    stem = PurePath(current["name"]).stem or "video"
+    d1, d2 = st.columns(2)
+    d1.download_button(
+        "Download overlay video (MP4)", result["video"], f"{stem}_overlay.mp4", "video/mp4", key="download_video"
+    )
+    if result["masks"] is not None:
+        d2.download_button(
+            "Download masks (ZIP)", result["masks"], f"{stem}_masks.zip", "application/zip", key="download_video_masks"
+        )
+
+
+def follow_video(client: GatewayClient, job_id: str) -> dict | None:
+    """The job once finished, with a progress bar while it runs; None (and a message) if it cannot be followed."""
+    progress = st.progress(0.0, text="Waiting for the video to start...")
+    deadline = time.monotonic() + VIDEO_WAIT_S
+    while True:
+        try:
+            job = client.video_job(job_id)
+        except GatewayProblem as problem:
+            progress.empty()
+            st.error(f"{problem} The video job goes on: check again in a moment.")
+            st.button("Check again", key="video_check_again")
+            return None
+        total = max(job["frames_total"], 1)
+        progress.progress(min(job["frames_done"] / total, 1.0), text=f"{job['frames_done']} / {total} frames")
+        if job["status"] == "failed":
+            st.error(f"The video could not be segmented: {job['error']}")
+            return job
+        if job["status"] == "done":
+            progress.empty()
+            return job
+        if time.monotonic() > deadline:
+            st.warning("The video is still being segmented.")
+            st.button("Check again", key="video_check_again")
+            return None
+        time.sleep(VIDEO_POLL_S)
+
+
 def main() -> None:
     st.set_page_config(page_title="roadseg", page_icon="🚗", layout="wide")
     st.title("Road-scene segmentation")
@@ -184,13 +358,23 @@ def main() -> None:
         st.rerun()
     model, version = model_choice(models)
     opacity = st.sidebar.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
+    shown = shown_categories(categories)
+    with_confidence = st.sidebar.toggle(
+        "Show confidence", key="show_confidence", help="the model's certainty per pixel (highest softmax probability)"
+    )
     legend(categories)
     st.sidebar.caption(f"Gateway: {settings.api_url}")
-    single_tab, batch_tab = st.tabs(["One image", "Several images (ZIP)"])
+    single_tab, batch_tab, video_tab, compare_tab = st.tabs(
+        ["One image", "Several images (ZIP)", "Video", "Compare versions"]
+    )
     with single_tab:
-        single_image(client, categories, model, version, opacity)
+        single_image(client, categories, shown, model, version, opacity, with_confidence)
     with batch_tab:
         batch(client, categories, model, version)
+    with video_tab:
+        video(client, model, version, opacity)
+    with compare_tab:
+        compare_versions(client, categories, models, shown, opacity)
 
 
 main()

@@ -56,8 +56,11 @@ class GatewayClient:
     def models(self) -> list[dict]:
         return self._call("GET", "/models", "the model list").json()
 
-    def segment(self, filename: str, data: bytes, model: str | None = None, version: str | None = None) -> Segmentation:
-        params = {k: v for k, v in (("model", model), ("version", version)) if v}
+    def segment(
+        self, filename: str, data: bytes, model: str | None = None, version: str | None = None, format: str = "raw"
+    ) -> Segmentation:
+        """The mask (format raw) or another PNG rendering (e.g. confidence) of one image, and who answered."""
+        params = {k: v for k, v in (("model", model), ("version", version), ("format", format)) if v}
         response = self._call(
             "POST",
             "/predict",
@@ -73,3 +76,25 @@ class GatewayClient:
             response.headers.get("x-model-version", "?"),
             float(response.headers.get("x-inference-time-ms", "nan")),
         )
+
+    def submit_video(
+        self,
+        filename: str,
+        data: bytes,
+        with_masks: bool,
+        alpha: float,
+        model: str | None = None,
+        version: str | None = None,
+    ) -> dict:
+        """Start a video job; the job as the gateway describes it (id, status, frames...)."""
+        params = {"masks": str(with_masks).lower(), "alpha": f"{alpha:g}"}
+        params |= {k: v for k, v in (("model", model), ("version", version)) if v}
+        files = {"file": (filename, data, "application/octet-stream")}
+        return self._call("POST", "/videos", f"'{filename}'", params=params, files=files).json()
+
+    def video_job(self, job_id: str) -> dict:
+        return self._call("GET", f"/videos/{job_id}", "the video's progress").json()
+
+    def download(self, url: str, what: str) -> bytes:
+        """A result the gateway links to (its path, asked of the configured gateway)."""
+        return self._call("GET", httpx.URL(url).path, what).content

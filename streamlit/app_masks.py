@@ -40,6 +40,11 @@ def overlay(rgb: np.ndarray, colours: np.ndarray, opacity: float) -> np.ndarray:
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
+def only_shown(rgb: np.ndarray, ids: np.ndarray, shown_ids: list[int], background: np.ndarray) -> np.ndarray:
+    """`rgb` where the category is one of `shown_ids`, `background` (same shape) elsewhere."""
+    return np.where(np.isin(ids, shown_ids)[..., None], rgb, background)
+
+
 def category_shares(ids: np.ndarray, categories: list[dict]) -> dict[str, float]:
     """Share of the image's pixels in each category, in category order."""
     counts = np.bincount(ids.ravel(), minlength=256)

@@ -14,6 +14,7 @@ from roadseg.categories import CATEGORIES
 from roadseg.images import encode_png
 from tests.images import image_bytes
 from tests.streamlit.conftest import APP_FILE
+from tests.videos import write_clip
 
 GATEWAY = "http://gateway.test"
 CATEGORY_JSON = [{"id": c.id, "name": c.name, "color": list(c.color)} for c in CATEGORIES]
@@ -60,8 +61,11 @@ def mask_for(request: httpx.Request) -> httpx.Response:
     image = Image.open(io.BytesIO(body[start:]))
     width, height = image.size
     ids = np.full((height, width), 1, np.uint8)
-    ids[: height // 2] = 5
     version = request.url.params.get("version", "1.0")
+    if version == "1.0":
+        ids[: height // 2] = 5  # version 2.0 sees flat everywhere
+    if request.url.params.get("format") == "confidence":
+        ids = np.full((height, width), 200, np.uint8)
     return httpx.Response(
         200,
         content=encode_png(ids),
@@ -178,3 +182,123 @@ def test_batch_segments_several_images_into_one_zip(gateway):
     assert "3 mask(s) ready" in app.success[0].value
     assert [b.label for b in app.get("download_button") if b.label.endswith("(ZIP)")] == ["Download all masks (ZIP)"]
     assert calls(gateway) == ["GET /categories", "GET /models"] + ["POST /predict"] * 3
+
+
+def test_confidence_is_shown_on_request_only(gateway):
+    app = run_app()
+    app.radio(key="source").set_value("Sample").run()
+    assert len(app.get("image")) == 3
+    app.toggle(key="show_confidence").set_value(True).run()
+    assert not app.exception and len(app.get("image")) == 4
+    assert "mean 78%" in app.get("image")[3].proto.imgs[0].caption  # 200 / 255
+    formats = [c.request.url.params.get("format") for c in gateway.calls if c.request.url.path == "/predict"]
+    assert formats == ["raw", "confidence"]
+
+
+def test_category_toggles_limit_the_mask_and_overlay(gateway):
+    app = run_app()
+    app.radio(key="source").set_value("Sample").run()
+    app.multiselect(key="shown_categories").set_value(["flat"]).run()
+    assert not app.exception
+    captions = [image.proto.imgs[0].caption for image in app.get("image")]
+    assert "Mask (1 categories)" in captions
+    assert calls(gateway).count("POST /predict") == 1  # toggles re-render, they do not segment again
+
+
+def test_compare_tab_shows_two_versions_side_by_side_with_shares_and_times(gateway):
+    gateway.get("/models").respond(json=TWO_VERSIONS)
+    app = run_app()
+    app.radio(key="compare_source").set_value("Sample").run()
+    assert not app.exception and not app.error
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["roadseg 1.0: inference time"] == "42 ms" and metrics["roadseg 2.0: inference time"] == "42 ms"
+    table = app.dataframe[0].value
+    assert table.loc["sky", "roadseg 1.0"] == 50.0 and table.loc["sky", "roadseg 2.0"] == 0.0
+    assert table.loc["flat", "B - A (points)"] == 50.0
+    versions = [c.request.url.params.get("version") for c in gateway.calls if c.request.url.path == "/predict"]
+    assert versions == ["1.0", "2.0"]
+
+
+def test_compare_tab_says_so_when_one_version_is_registered(gateway):
+    app = run_app()
+    assert any("nothing to compare" in info.value for info in app.info)
+
+
+VIDEO_JOB = {
+    "id": "a" * 32,
+    "status": "queued",
+    "frames_done": 0,
+    "frames_total": 12,
+    "fps": 10.0,
+    "width": 96,
+    "height": 64,
+    "seconds": 1.2,
+    "model": None,
+    "version": None,
+    "error": None,
+    "processing_seconds": None,
+    "video_url": None,
+    "masks_url": None,
+}
+
+
+def video_progress(*steps: dict) -> list[httpx.Response]:
+    return [httpx.Response(200, json={**VIDEO_JOB, **step}) for step in steps]
+
+
+def test_video_tab_follows_the_job_then_plays_and_offers_the_results(gateway, tmp_path):
+    clip = write_clip(tmp_path / "dashcam.mp4").read_bytes()
+    submitted = gateway.post("/videos").respond(202, json=VIDEO_JOB)
+    done = {
+        "status": "done",
+        "frames_done": 12,
+        "model": "roadseg",
+        "version": "1.0",
+        "processing_seconds": 2.0,
+        "video_url": f"{GATEWAY}/videos/{'a' * 32}/video",
+        "masks_url": f"{GATEWAY}/videos/{'a' * 32}/masks",
+    }
+    gateway.get(f"/videos/{'a' * 32}").mock(
+        side_effect=video_progress(
+            {"status": "running", "frames_done": 4}, {"status": "running", "frames_done": 9}, done
+        )
+    )
+    gateway.get(f"/videos/{'a' * 32}/video").respond(content=clip, headers={"content-type": "video/mp4"})
+    gateway.get(f"/videos/{'a' * 32}/masks").respond(content=b"PK zip", headers={"content-type": "application/zip"})
+    app = run_app()
+    app.radio(key="video_source").set_value("Sample").run()
+    app.checkbox(key="video_masks").check().run()
+    app.button(key="segment_video").click().run()
+    assert not app.exception and not app.error
+    assert submitted.calls.last.request.url.params["masks"] == "true"
+    assert b"camvid_0016E5.mp4" in submitted.calls.last.request.content  # the sample clip was uploaded
+    assert len(app.get("video")) == 1
+    assert {m.label: m.value for m in app.metric}["Frames"] == "12 at 96x64"
+    labels = [b.label for b in app.get("download_button")]
+    assert "Download overlay video (MP4)" in labels and "Download masks (ZIP)" in labels
+    app.slider(key="opacity").set_value(0.7).run()  # a rerun shows the same result without asking again
+    assert calls(gateway).count(f"GET /videos/{'a' * 32}/video") == 1 and len(app.get("video")) == 1
+
+
+def test_a_failed_video_job_and_a_gateway_that_goes_away_give_messages(gateway, tmp_path):
+    gateway.post("/videos").respond(202, json=VIDEO_JOB)
+    status = gateway.get(f"/videos/{'a' * 32}")
+    status.mock(side_effect=video_progress({"status": "failed", "error": "no frame of the video could be decoded"}))
+    app = run_app()
+    clip = write_clip(tmp_path / "c.mp4").read_bytes()
+    app.file_uploader(key="video_upload").set_value(("clip.mp4", clip, "video/mp4")).run()
+    app.button(key="segment_video").click().run()
+    assert not app.exception
+    assert app.error[0].value == "The video could not be segmented: no frame of the video could be decoded"
+    status.mock(side_effect=httpx.ConnectError("refused"))
+    app.run()
+    assert "not reachable" in app.error[0].value and "check again in a moment" in app.error[0].value
+    assert app.button(key="video_check_again")
+
+
+def test_a_refused_video_shows_the_gateway_message(gateway, tmp_path):
+    gateway.post("/videos").respond(413, json={"error": "video_too_long", "message": "the video lasts 300.0 s"})
+    app = run_app()
+    app.file_uploader(key="video_upload").set_value(("long.mp4", b"\0" * 10, "video/mp4")).run()
+    app.button(key="segment_video").click().run()
+    assert app.error[0].value == "The segmentation service refused 'long.mp4': the video lasts 300.0 s"

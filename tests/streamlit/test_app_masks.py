@@ -2,7 +2,7 @@ import io
 import zipfile
 
 import numpy as np
-from app_masks import category_shares, colour_mask, masks_zip, overlay
+from app_masks import category_shares, colour_mask, masks_zip, only_shown, overlay
 from app_settings import AppSettings
 from PIL import Image
 
@@ -34,3 +34,12 @@ def test_api_url_accepts_base_or_full_predict_url(monkeypatch):
     assert AppSettings().api_url == "http://gw:8000"
     monkeypatch.setenv("API_URL", "http://gw:8000/")
     assert AppSettings().api_url == "http://gw:8000"
+
+
+def test_only_shown_keeps_the_chosen_categories_and_the_background_elsewhere():
+    ids = np.array([[1, 5], [7, 1]], np.uint8)
+    coloured = np.full((2, 2, 3), 200, np.uint8)
+    background = np.zeros((2, 2, 3), np.uint8)
+    shown = only_shown(coloured, ids, [1, 7], background)
+    assert shown[..., 0].tolist() == [[200, 0], [200, 200]]
+    assert only_shown(coloured, ids, [], background).max() == 0

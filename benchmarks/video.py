@@ -1,0 +1,113 @@
+"""Video throughput: a CamVid val sequence as a dashcam clip through POST /videos, in frames per second, beside
+/predict's throughput at the same size. Not a test: it prints figures (docs/BENCHMARKS.md).
+
+    python -m benchmarks.video                       # its own TorchServe + gateway (make bench-video)
+    python -m benchmarks.video --url http://127.0.0.1:8000            # a running `make run`
+    python -m benchmarks.video --write-clip streamlit/samples/camvid_0016E5.mp4 --frames 60   # the app's sample
+
+The clip is CamVid val's 0016E5 frames in order (480x360; every other frame of the 30 fps original, so
+15 fps), encoded as H.264 MP4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import httpx
+import numpy as np
+from PIL import Image
+
+from benchmarks.load import send
+from benchmarks.serving import REPO_ROOT, start_services
+from stack.processes import stop
+
+CAMVID_VAL = REPO_ROOT.parent / "shared" / "data" / "camvid" / "val"
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--camvid-val", type=Path, default=CAMVID_VAL, help="CamVid val images (the SegNet layout)")
+    p.add_argument("--frames", type=int, default=101, help="frames of the clip (CamVid val's 0016E5 has 101)")
+    p.add_argument("--url", help="a running gateway (default: start TorchServe and a gateway for this run)")
+    p.add_argument("--runs", type=int, default=2, help="times the clip goes through the job API")
+    p.add_argument("--write-clip", type=Path, help="only write the clip here (e.g. the app's sample) and stop")
+    p.add_argument("--crf", type=int, default=23, help="H.264 quality of the clip (higher: smaller file)")
+    return p
+
+
+def write_camvid_clip(val: Path, path: Path, frames: int, crf: int = 23, fps: int = 15) -> Path:
+    """The 0016E5 sequence of CamVid val, in frame order, as an H.264 MP4."""
+    images = sorted(val.glob("0016E5_*.png"))[:frames]
+    if not images:
+        raise SystemExit(f"no CamVid val frames (0016E5_*.png) in {val}")
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps))
+        first = Image.open(images[0])
+        stream.width, stream.height, stream.pix_fmt = first.width, first.height, "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "slow"}
+        for image in images:
+            rgb = np.asarray(Image.open(image).convert("RGB"))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def run_job(url: str, clip: Path) -> tuple[dict, float]:
+    """Submit, poll until finished; (the job, seconds from upload to done)."""
+    with httpx.Client(base_url=url, timeout=120) as client:
+        started = time.perf_counter()
+        response = client.post("/videos", files={"file": (clip.name, clip.read_bytes(), "video/mp4")})
+        response.raise_for_status()
+        status_url = response.headers["location"]
+        while (job := client.get(status_url).json())["status"] not in ("done", "failed"):
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        if job["status"] != "done":
+            raise SystemExit(f"the job failed: {job['error']}")
+        client.get(job["video_url"]).raise_for_status()
+    return job, seconds
+
+
+def main(args: argparse.Namespace) -> None:
+    if args.write_clip:
+        path = write_camvid_clip(args.camvid_val, args.write_clip, args.frames, args.crf)
+        print(f"wrote {path} ({args.frames} frames, {path.stat().st_size / 1024:.0f} KiB)")
+        return
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = write_camvid_clip(args.camvid_val, Path(tmp) / "camvid_0016E5.mp4", args.frames, args.crf)
+        processes: list = []
+        try:
+            url = args.url
+            if url is None:
+                url, processes = start_services(Path(tmp))
+            run_job(url, clip)  # warm-up
+            results = [run_job(url, clip) for _ in range(args.runs)]
+            started = time.perf_counter()
+            answered = asyncio.run(send(url, args.frames, 4, time.monotonic() + 600))[1]["200"]
+            predict_fps = answered / (time.perf_counter() - started)
+        finally:
+            for process in processes:
+                stop(process)
+    for job, seconds in results:
+        print(
+            f"video job: {job['frames_done']} frames of {job['width']}x{job['height']} in {seconds:.1f} s "
+            f"(upload to done): {job['frames_done'] / seconds:.2f} frames/s; model {job['model']} {job['version']}"
+        )
+    print(
+        f"POST /predict, 4 clients, {args.frames} requests (the app's 480x360 JPEG samples): {predict_fps:.2f} images/s"
+    )
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
