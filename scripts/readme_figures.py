@@ -2,9 +2,9 @@
 
     .venv/bin/python scripts/readme_figures.py --image ../shared/data/camvid/val/0016E5_08079.png
 
-Writes docs/images/camvid_example.png (the image, the colour mask from /predict?format=color and the
-overlay, side by side) and docs/images/app.png (the Streamlit app in headless Chromium, a sample
-segmented).
+Writes docs/images/camvid_example.png (the image, the colour mask from /predict?format=color, the overlay
+and the confidence, side by side) and, from the Streamlit app in headless Chromium, docs/images/app.png (a
+sample segmented), app_compare.png (two versions side by side) and app_video.png (the sample clip segmented).
 """
 
 from __future__ import annotations
@@ -25,17 +25,22 @@ def example(gateway: str, image: Path) -> Path:
     data = image.read_bytes()
     with httpx.Client(base_url=gateway, timeout=120) as client:
         panels = [Image.open(image).convert("RGB")]
-        for fmt in ("color", "overlay"):
+        for fmt in ("color", "overlay", "confidence"):
             response = client.post(f"/predict?format={fmt}", files={"file": (image.name, data)})
             response.raise_for_status()
             panels.append(Image.open(io.BytesIO(response.content)).convert("RGB"))
     width, height = panels[0].size
-    sheet = Image.new("RGB", (3 * width + 20, height + 24), "white")
+    sheet = Image.new("RGB", (4 * width + 30, height + 24), "white")
     draw = ImageDraw.Draw(sheet)
     for i, (panel, title) in enumerate(
         zip(
             panels,
-            ["CamVid val image", "mask (/predict?format=color)", "overlay (/predict?format=overlay)"],
+            [
+                "CamVid val image",
+                "mask (/predict?format=color)",
+                "overlay (/predict?format=overlay)",
+                "confidence (/predict?format=confidence)",
+            ],
             strict=True,
         )
     ):
@@ -54,7 +59,7 @@ def app_screenshot(app_url: str, sample: str) -> Path:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport={"width": 1500, "height": 1250})
         page.goto(app_url)
-        page.get_by_text("Sample", exact=True).click()
+        page.get_by_text("Sample", exact=True).first.click()
         page.get_by_role("button", name="Download mask (category ids, PNG)").wait_for(timeout=120_000)
         if sample:
             page.get_by_test_id("stSelectbox").first.click()
@@ -62,6 +67,29 @@ def app_screenshot(app_url: str, sample: str) -> Path:
             page.wait_for_timeout(500)
             page.get_by_role("button", name="Download mask (category ids, PNG)").wait_for(timeout=120_000)
         page.wait_for_timeout(1500)
+        page.screenshot(path=str(path))
+        browser.close()
+    return path
+
+
+def tab_screenshot(app_url: str, tab: str, button: str | None, ready: str, name: str) -> Path:
+    """The app's `tab` with its sample chosen (and `button` pressed), once the `ready` CSS selector shows."""
+    from playwright.sync_api import sync_playwright
+
+    path = OUT / name
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        page = browser.new_page(viewport={"width": 1500, "height": 1250})
+        page.goto(app_url)
+        page.get_by_role("tab", name=tab).click()
+        panel = page.get_by_role("tabpanel", name=tab)
+        panel.get_by_text("Sample", exact=True).click()
+        if button:
+            panel.get_by_role("button", name=button).click()
+        panel.locator(ready).first.wait_for(timeout=300_000)
+        if panel.locator("video").count():
+            panel.locator("video").evaluate("video => { video.currentTime = 2; }")  # a frame, not a black box
+        page.wait_for_timeout(2500)
         page.screenshot(path=str(path))
         browser.close()
     return path
@@ -77,6 +105,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     print(example(args.gateway, args.image))
     print(app_screenshot(args.app, args.sample))
+    print(tab_screenshot(args.app, "Video", "Segment video", "[data-testid=stVideo]", "app_video.png"))
+    print(tab_screenshot(args.app, "Compare versions", None, "[data-testid=stDataFrame]", "app_compare.png"))
 
 
 if __name__ == "__main__":

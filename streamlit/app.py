@@ -301,12 +301,23 @@ def video(client, model, version, opacity) -> None:
     c.metric("Model", f"{job['model']} {job['version']}")
     stem = PurePath(current["name"]).stem or "video"
     d1, d2 = st.columns(2)
+    # on_click="ignore": a download does not rerun the page (and redraw the video)
     d1.download_button(
-        "Download overlay video (MP4)", result["video"], f"{stem}_overlay.mp4", "video/mp4", key="download_video"
+        "Download overlay video (MP4)",
+        result["video"],
+        f"{stem}_overlay.mp4",
+        "video/mp4",
+        key="download_video",
+        on_click="ignore",
     )
     if result["masks"] is not None:
         d2.download_button(
-            "Download masks (ZIP)", result["masks"], f"{stem}_masks.zip", "application/zip", key="download_video_masks"
+            "Download masks (ZIP)",
+            result["masks"],
+            f"{stem}_masks.zip",
+            "application/zip",
+            key="download_video_masks",
+            on_click="ignore",
         )
 
 

@@ -12,6 +12,7 @@ from PIL import Image
 from stack.processes import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop, wait_for
 from tests.images import image_bytes
 from tests.integration.conftest import V1_CATEGORY
+from tests.videos import decoded_frames
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +60,7 @@ def test_upload_segment_show_and_download_in_a_real_browser(app_url, browser, tm
         page.get_by_text("Road-scene segmentation").wait_for(timeout=60_000)
         # The whole first run of the script is on the page (both tabs' uploaders): an upload set while
         # Streamlit is still building the page can be lost with the element it was set on.
-        page.get_by_text("Upload a road image, or pick one of the samples.").wait_for(timeout=60_000)
+        page.get_by_text("Upload a road image, or pick one of the samples.").first.wait_for(timeout=60_000)
         page.wait_for_function("document.querySelectorAll('input[type=file]').length >= 2", timeout=60_000)
         page.locator("input[type=file]").first.set_input_files(str(upload))
 
@@ -84,6 +85,29 @@ def test_upload_segment_show_and_download_in_a_real_browser(app_url, browser, tm
         page.close()
     assert (tmp_path / "app.png").stat().st_size > 10_000
     shutil.copy(tmp_path / "app.png", tmp_path.parent / "last_browser_test.png")
+
+
+def test_the_sample_clip_goes_through_the_video_tab_in_a_real_browser(app_url, browser, tmp_path):
+    page = browser.new_page(accept_downloads=True, viewport={"width": 1400, "height": 1100})
+    try:
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_text("Upload a road image, or pick one of the samples.").first.wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Video").click()
+        page.get_by_text("Upload a dashcam clip, or pick the sample.").wait_for(timeout=30_000)
+        page.get_by_role("tabpanel", name="Video").get_by_text("Sample", exact=True).click()
+        page.get_by_role("button", name="Segment video").click()
+        download = page.get_by_role("button", name="Download overlay video (MP4)")
+        download.wait_for(timeout=180_000)
+        assert page.locator("[data-testid=stVideo]").count() == 1  # the result plays on the page
+        with page.expect_download() as download_info:
+            download.click()
+        saved = tmp_path / "overlay.mp4"
+        download_info.value.save_as(saved)
+    finally:
+        page.screenshot(path=str(tmp_path / "video_tab.png"), full_page=True)
+        page.close()
+    frames = decoded_frames(saved)
+    assert len(frames) == 60 and {f.shape for f in frames} == {(360, 480, 3)}  # the sample: 60 frames, 480x360
 
 
 def test_deployment_smoke_command_passes_against_the_local_stack(stack, app_url, capsys):
