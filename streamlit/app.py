@@ -204,15 +204,15 @@ def compare_versions(client, categories, models, shown, opacity) -> None:
         st.info("Only one model version is registered: there is nothing to compare yet.")
         return
     labels = [f"{name} {version}" for name, version in options]
-    columns = st.columns(2)
     chosen = [
         column.selectbox(title, range(len(options)), index=i, format_func=labels.__getitem__, key=f"compare_{i}")
-        for i, (column, title) in enumerate(zip(columns, ("Version A", "Version B"), strict=True))
+        for i, (column, title) in enumerate(zip(st.columns(2), ("Version A", "Version B"), strict=True))
     ]
     picked = pick_image(("compare_source", "compare_upload", "compare_sample"))
     if picked is None:
         return
     name, data = picked
+    columns = st.columns(2)
     shares = {}
     for column, index in zip(columns, chosen, strict=True):
         try:
