@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     max_connections: int = Field(32, description="connection pool size towards TorchServe")
     retries: int = Field(2, ge=0, description="retries of a prediction whose TorchServe worker died or restarts")
     retry_backoff_s: float = Field(0.25, ge=0, description="first retry's delay; doubled for each next one")
+    lost_request_check_s: float = Field(
+        1.0,
+        gt=0,
+        description="a prediction slower than this looks at TorchServe's workers (and again at this interval); "
+        "if one restarts, which in TorchServe 0.12 can drop requests unanswered, it is sent again",
+    )
     max_in_flight: int = Field(8, gt=0, description="predictions sent to TorchServe at once")
     max_queued: int = Field(16, ge=0, description="predictions waiting for a slot; beyond, 503 at once")
     threads: int = Field(

@@ -33,7 +33,9 @@ from gateway.video import Mp4Writer, VideoInfo, bmp_bytes, rgb_frames
 logger = logging.getLogger("gateway.jobs")
 INPUT, VIDEO, MASKS = "input", "overlay.mp4", "masks.zip"
 # Answers worth sending a frame again for: the model server restarting, busy or briefly unreachable.
-RETRYABLE_FRAME_ERRORS = frozenset({"torchserve_busy", "torchserve_unavailable", "torchserve_error"})
+RETRYABLE_FRAME_ERRORS = frozenset(
+    {"torchserve_busy", "torchserve_unavailable", "torchserve_lost_request", "torchserve_error"}
+)
 
 Predict = Callable[[bytes], Awaitable[Prediction]]
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,17 @@ class Prediction:
     model: str
     version: str
     inference_ms: float
+
+
+@dataclass
+class WorkerLook:
+    """What the management API said of a model version's workers (monotonic times)."""
+
+    at: float
+    pids: frozenset[int]
+    ready: bool
+    restart_seen_at: float | None = None
+    ready_again_at: float | None = None
 
 
 def _describe_target(model: str, version: str | None) -> str:
@@ -53,6 +66,7 @@ class TorchServeClient:
         )
         self.keys = keys_from_settings(settings)
         self._default_versions: dict[str, tuple[float, str]] = {}
+        self._worker_looks: dict[str, WorkerLook] = {}
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -154,22 +168,27 @@ class TorchServeClient:
             )
         return models
 
-    async def _post_with_retries(self, url: str, image: bytes, headers: dict[str, str]) -> httpx.Response:
+    async def _post_with_retries(
+        self, url: str, image: bytes, headers: dict[str, str], model: str, version: str | None
+    ) -> httpx.Response:
         """POST, retried (inference is idempotent) while TorchServe's worker dies or restarts, or TorchServe
         is unreachable, with a doubling backoff inside the request's timeout. The client's own errors
-        (4xx) and timeouts (the work may still be queued) are not retried."""
+        (4xx) are not retried, nor are timeouts (the work may still be queued), except a request whose
+        worker was restarted while it waited: TorchServe 0.12 drops without an answer the jobs that a
+        dying worker had taken for its next batch (`BatchAggregator.cleanJobs`)."""
         deadline = time.monotonic() + self.settings.inference_timeout_s
         for attempt in range(self.settings.retries + 1):
             remaining = max(0.1, deadline - time.monotonic())
             timeout = httpx.Timeout(remaining, connect=min(self.settings.connect_timeout_s, remaining))
             try:
-                response = await self._request("inference", "POST", url, headers, content=image, timeout=timeout)
+                sending = self._request("inference", "POST", url, headers, content=image, timeout=timeout)
+                response = await self._unless_lost(sending, model, version)
                 if response.status_code not in RETRYABLE_STATUS:
                     return response
                 failure: GatewayError | httpx.Response = response
                 reason = f"{response.status_code} {_message(response)}"
             except GatewayError as error:
-                if error.error != "torchserve_unavailable":
+                if error.error not in ("torchserve_unavailable", "torchserve_lost_request"):
                     raise
                 failure, reason = error, error.message
             delay = self.settings.retry_backoff_s * 2**attempt
@@ -188,12 +207,73 @@ class TorchServeClient:
             raise failure
         return failure
 
+    async def _unless_lost(
+        self, sending: Coroutine[Any, Any, httpx.Response], model: str, version: str | None
+    ) -> httpx.Response:
+        """The answer. While it is slow, every `lost_request_check_s` look at the model's workers. If a worker
+        restart was seen after the request was sent and the worker has been ready again for two check
+        intervals without answering it, it was dropped: give it up (a retryable GatewayError) to send again."""
+        sent_at = time.monotonic()
+        grace = 2 * self.settings.lost_request_check_s
+        task = asyncio.ensure_future(sending)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=self.settings.lost_request_check_s)
+                if done:
+                    return task.result()
+                look = await self._look_at_workers(model, version)
+                if (
+                    look is not None
+                    and look.restart_seen_at is not None
+                    and look.restart_seen_at >= sent_at
+                    and look.ready_again_at is not None
+                    and time.monotonic() - look.ready_again_at >= grace
+                ):
+                    raise GatewayError(
+                        503,
+                        "torchserve_lost_request",
+                        "the model server restarted the worker holding the request without answering it",
+                    )
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, GatewayError):
+                    await task
+
+    async def _look_at_workers(self, model: str, version: str | None) -> WorkerLook | None:
+        """The model version's workers as the management API describes them, with when a restart was last seen
+        (a worker not READY, or another process than at the last look) and when all were READY again after
+        it. Looks are shared for half a check interval; None before the first answer."""
+        key = f"{model}/{version or ''}"
+        previous = self._worker_looks.get(key)
+        now = time.monotonic()
+        if previous and now - previous.at < self.settings.lost_request_check_s / 2:
+            return previous
+        try:
+            workers = [w for entry in await self.describe(model, version) for w in entry.get("workers", [])]
+            pids = frozenset(int(w["pid"]) for w in workers if w.get("pid"))
+        except (GatewayError, ValueError, KeyError, TypeError, AttributeError):
+            return previous  # no answer, or not shaped as expected: nothing new learnt
+        ready = bool(workers) and all(w.get("status") == "READY" for w in workers)
+        look = WorkerLook(now, pids, ready)
+        if previous is not None:
+            look.restart_seen_at, look.ready_again_at = previous.restart_seen_at, previous.ready_again_at
+        if not ready:
+            look.restart_seen_at, look.ready_again_at = now, None
+        elif previous is not None and pids != previous.pids:
+            look.restart_seen_at = now  # restarted between two looks
+            look.ready_again_at = now
+        elif look.restart_seen_at is not None and look.ready_again_at is None:
+            look.ready_again_at = now
+        self._worker_looks[key] = look
+        return look
+
     async def predict(self, image: bytes, model: str, version: str | None, with_confidence: bool = False) -> Prediction:
         """The mask PNG (8-bit ids; with `with_confidence`, 2 channels: ids and confidence) and who answered."""
         url = f"{self.inference_url}/predictions/{model}" + (f"/{version}" if version else "")
         started = time.perf_counter()
         headers = {OUTPUT_HEADER: MASK_AND_CONFIDENCE} if with_confidence else {}
-        response = await self._post_with_retries(url, image, headers)
+        response = await self._post_with_retries(url, image, headers, model, version)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self._raise_for_status(response, _describe_target(model, version))
         if response.headers.get("content-type", "").split(";")[0] != "image/png":

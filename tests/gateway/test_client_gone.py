@@ -56,6 +56,7 @@ def test_a_request_whose_client_left_while_queued_is_never_sent_to_the_model_ser
         torchserve_management_url=MANAGEMENT,
         max_in_flight=1,
         max_queued=4,
+        lost_request_check_s=30,  # the slow model is only slow: no look at its workers
     )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 import httpx
 import numpy as np
@@ -75,3 +77,40 @@ def test_retries_stay_within_the_request_timeout():
         response = post(client)
     assert response.status_code == 502 and "Worker died" in response.json()["message"]
     assert route.call_count == 2  # 0.4 s, then 0.8 s would pass the 1 s budget: no third attempt
+
+
+def described(pid: int, status: str = "READY") -> httpx.Response:
+    worker = {"id": "9000", "startTime": "2026-11-29T16:05:45.207Z", "status": status, "pid": pid}
+    return httpx.Response(200, json=[{"modelName": "roadseg", "modelVersion": "2.0", "workers": [worker]}])
+
+
+@pytest.mark.parametrize(
+    ("looks", "dropped"),
+    [
+        ([described(11), described(12)], True),  # a new worker process since the first look
+        ([described(11, "UNLOADING"), described(12)], True),  # restarting, then ready again
+        ([described(11)], False),  # the same worker, only slow
+    ],
+    ids=["new worker process", "worker restarting", "same worker"],
+)
+@respx.mock
+def test_a_request_a_restarted_worker_dropped_is_sent_again_and_a_slow_one_is_waited_for(looks, dropped, caplog):
+    """TorchServe 0.12 drops the jobs a dying worker had taken for its next batch: no answer ever comes. Once the
+    worker is back and the request still has no answer, it is sent again."""
+    answers, sent = iter([None, OK]), []
+
+    async def model(request):
+        sent.append(request)  # respx counts a call once answered; the dropped one never is
+        if next(answers) is None:  # the first request: never answered if dropped, late if the model is only slow
+            await asyncio.sleep(30 if dropped else 0.5)
+        return OK
+
+    respx.post(f"{INFERENCE}/predictions/roadseg").mock(side_effect=model)
+    respx.get(f"{MANAGEMENT}/models/roadseg").mock(side_effect=[*looks, *[looks[-1]] * 20])
+    with caplog.at_level(logging.WARNING, logger="gateway.torchserve"), make_client(lost_request_check_s=0.1) as client:
+        started = time.monotonic()
+        response = post(client)
+    assert response.status_code == 200 and response.content == MASK
+    assert len(sent) == (2 if dropped else 1)
+    assert time.monotonic() - started < 5
+    assert ("restarted the worker holding the request" in caplog.text) is dropped

@@ -10,6 +10,7 @@ import re
 import signal
 import threading
 import time
+import zipfile
 
 import httpx
 import numpy as np
@@ -20,6 +21,7 @@ from PIL import Image
 from stack.processes import free_port, gateway_env, start_gateway, stop, wait_for
 from tests.images import image_bytes
 from tests.integration.conftest import V1_CATEGORY
+from tests.videos import write_clip
 
 pytestmark = pytest.mark.integration
 IMAGE = image_bytes("png-rgb", 64, 48)
@@ -61,6 +63,38 @@ def test_killing_the_model_worker_under_load_loses_no_request(stack):
     assert worker_pid(stack, "1.0") != victim  # a new worker answered the rest
     log = (stack.workdir.parent / "gateway.log").read_text()
     assert "retry 1 of" in log  # the requests the dead worker held were retried, and logged
+
+
+def test_a_video_job_survives_the_model_worker_being_killed_mid_clip(stack, tmp_path):
+    clip = write_clip(tmp_path / "dashcam.mp4", frames=40, width=320, height=240, fps=10)
+    with stack.client() as client:
+        assert client.post("/predict?version=1.0", files={"file": ("x.png", IMAGE)}).status_code == 200
+        victim = worker_pid(stack, "1.0")
+        status_url = client.post(
+            "/videos?version=1.0&masks=true", files={"file": ("dashcam.mp4", clip.read_bytes())}
+        ).headers["location"]
+        deadline = time.monotonic() + 60
+        while client.get(status_url).json()["frames_done"] < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(victim, signal.SIGKILL)  # frames are at the worker or queued for it
+        killed_at = client.get(status_url).json()["frames_done"]
+        while (job := client.get(status_url).json())["status"] not in (
+            "done",
+            "failed",
+        ) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        masks = client.get(job["masks_url"]) if job["status"] == "done" else None
+    gateway_log = (stack.workdir.parent / "gateway.log").read_text()
+    assert job["status"] == "done", (job["error"], job["frames_done"], gateway_log[-3000:])
+    assert 5 <= killed_at < 40 and job["frames_done"] == 40  # killed mid-clip, every frame still came back
+    assert worker_pid(stack, "1.0") != victim
+    with zipfile.ZipFile(io.BytesIO(masks.content)) as archive:
+        assert len(archive.namelist()) == 40
+        assert {categories_of(archive.read(name)) for name in archive.namelist()} == {(V1_CATEGORY,)}
+
+
+def categories_of(png: bytes) -> tuple[int, ...]:
+    return tuple(np.unique(np.asarray(Image.open(io.BytesIO(png)))).tolist())
 
 
 def test_a_gateway_at_capacity_refuses_the_surplus_at_once_and_serves_the_admitted(stack, tmp_path):
