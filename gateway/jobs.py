@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+import av.error
 import numpy as np
 from anyio import to_thread
 
@@ -176,9 +177,10 @@ class JobStore:
         writer = await to_thread.run_sync(Mp4Writer, job.folder / VIDEO, job.info.fps, job.info.width, job.info.height)
         masks = zipfile.ZipFile(job.folder / MASKS, "w", zipfile.ZIP_STORED) if job.with_masks else None
         pending: deque[tuple[np.ndarray, asyncio.Task[Prediction]]] = deque()
+        finished = False
         try:
             while job.id in self.jobs:
-                rgb = await to_thread.run_sync(_next_or_none, frames)
+                rgb = await to_thread.run_sync(_next_or_none, frames, job.frames_done + len(pending))
                 if rgb is not None:
                     data = await to_thread.run_sync(bmp_bytes, rgb)
                     pending.append((rgb, asyncio.create_task(self._predict_frame(job, data))))
@@ -189,7 +191,10 @@ class JobStore:
                 if rgb is None and not pending:
                     break
             await to_thread.run_sync(writer.close)
+            finished = True
         finally:
+            if not finished:
+                writer.abort()
             for _, task in pending:
                 task.cancel()
             if masks is not None:
@@ -211,8 +216,14 @@ class JobStore:
         raise AssertionError("unreachable")
 
 
-def _next_or_none(frames: Iterator[np.ndarray]) -> np.ndarray | None:
-    return next(frames, None)
+def _next_or_none(frames: Iterator[np.ndarray], index: int) -> np.ndarray | None:
+    """The next frame (number `index`), None after the last; a frame FFmpeg cannot decode fails the job."""
+    try:
+        return next(frames, None)
+    except av.error.FFmpegError as error:
+        raise GatewayError(
+            415, "unsupported_video", f"frame {index} of the video cannot be decoded ({error})"
+        ) from None
 
 
 def _write_frame(

@@ -3,12 +3,12 @@ overlay as H.264 MP4. Plain blocking functions: the job runner calls them in wor
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Generator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import av
 import av.error
@@ -107,13 +107,7 @@ class Mp4Writer:
             self.container.mux(packet)
         self.container.close()
 
-    def __enter__(self) -> Mp4Writer:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        if kind is None:
-            self.close()
-        else:
+    def abort(self) -> None:
+        """Close the file without finishing the stream (the job failed or was deleted)."""
+        with contextlib.suppress(av.error.FFmpegError, OSError):
             self.container.close()

@@ -4,6 +4,7 @@ overlay MP4 and, when asked for, a ZIP of the per-frame masks."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
@@ -74,7 +75,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
 
 
-async def save_upload(file: UploadFile, target: Any, limit: int) -> int:
+async def save_upload(file: UploadFile, target: FilePath, limit: int) -> int:
     """Copy the upload to `target` in chunks; 413 as soon as it exceeds `limit` bytes."""
     size = 0
     with open(target, "wb") as out:
