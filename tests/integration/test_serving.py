@@ -166,6 +166,8 @@ def test_confidence_json_and_rle_come_from_the_real_handler(stack):
 
 def test_a_clip_goes_through_the_video_job_api_over_real_torchserve(stack, tmp_path):
     clip = write_clip(tmp_path / "dashcam.mp4", frames=12, width=96, height=64, fps=10)
+    model_log = stack.workdir / "logs" / "model_log.log"
+    log_before = len(model_log.read_text())
     with stack.client() as client:
         accepted = client.post(
             "/videos?masks=true&version=1.0", files={"file": ("dashcam.mp4", clip.read_bytes(), "video/mp4")}
@@ -178,6 +180,8 @@ def test_a_clip_goes_through_the_video_job_api_over_real_torchserve(stack, tmp_p
         assert job["status"] == "done", job
         video, masks = client.get(job["video_url"]), client.get(job["masks_url"])
     assert (job["frames_done"], job["width"], job["height"], job["version"]) == (12, 96, 64, "1.0")
+    batches = [int(n) for n in re.findall(r"batch of (\d+) request", model_log.read_text()[log_before:])]
+    assert sum(batches) >= 12 and max(batches) > 1, batches  # frames in flight together share batches
     (tmp_path / "overlay.mp4").write_bytes(video.content)
     frames = decoded_frames(tmp_path / "overlay.mp4")
     assert len(frames) == 12 and {f.shape for f in frames} == {(64, 96, 3)}
