@@ -178,3 +178,9 @@ def test_network_policies_deny_by_default_and_open_only_the_service_ports():
         }
         declared = {port for _, port in named_ports(deployment["spec"]["template"]).values()}
         assert opened == declared, name  # TorchServe's ports are in neither
+
+
+def test_clients_stay_with_the_replica_that_holds_their_video_jobs():
+    gateway = BY_KIND["Service"]["roadseg-gateway"]["spec"]
+    assert gateway["sessionAffinity"] == "ClientIP"
+    assert BY_KIND["Ingress"]["roadseg"]["metadata"]["annotations"]["nginx.ingress.kubernetes.io/affinity"] == "cookie"
