@@ -20,13 +20,13 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import httpx
 import numpy as np
 from PIL import Image
 
 from benchmarks.load import send
 from benchmarks.serving import REPO_ROOT, start_services
+from gateway.video import Mp4Writer
 from stack.processes import stop
 
 CAMVID_VAL = REPO_ROOT.parent / "shared" / "data" / "camvid" / "val"
@@ -48,17 +48,11 @@ def write_camvid_clip(val: Path, path: Path, frames: int, crf: int = 23, fps: in
     images = sorted(val.glob("0016E5_*.png"))[:frames]
     if not images:
         raise SystemExit(f"no CamVid val frames (0016E5_*.png) in {val}")
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps))
-        first = Image.open(images[0])
-        stream.width, stream.height, stream.pix_fmt = first.width, first.height, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "slow"}
-        for image in images:
-            rgb = np.asarray(Image.open(image).convert("RGB"))
-            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    first = Image.open(images[0])
+    writer = Mp4Writer(path, Fraction(fps), first.width, first.height, crf=crf, preset="slow")
+    for image in images:
+        writer.write(np.asarray(Image.open(image).convert("RGB")))
+    writer.close()
     return path
 
 

@@ -18,7 +18,7 @@ import uuid
 import zipfile
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -61,7 +61,6 @@ class Job:
     model: str | None = None
     version: str | None = None
     error: str | None = None
-    created: float = field(default_factory=time.time)
     finished: float | None = None
     seconds: float | None = None
 

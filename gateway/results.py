@@ -24,21 +24,21 @@ class CategoryRle(BaseModel):
     counts: str = Field(description="COCO compressed RLE (column-major); pycocotools.mask.decode reads it")
 
 
-class SegmentationSummary(BaseModel):
+class SegmentationResult(BaseModel):
+    """Who answered, how fast, and the image's size: the fields every JSON result has."""
+
     model: str
     version: str
     inference_ms: float
     width: int
     height: int
+
+
+class SegmentationSummary(SegmentationResult):
     categories: list[CategoryShare] = Field(description="all 8 categories, in id order")
 
 
-class SegmentationRle(BaseModel):
-    model: str
-    version: str
-    inference_ms: float
-    width: int
-    height: int
+class SegmentationRle(SegmentationResult):
     masks: list[CategoryRle] = Field(description="one per category present in the mask, in id order")
 
 

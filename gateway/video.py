@@ -87,12 +87,12 @@ class Mp4Writer:
     """H.264 (libx264, yuv420p) MP4 that browsers play. yuv420p needs even sizes: an odd last row or column
     is repeated."""
 
-    def __init__(self, path: Path, fps: Fraction, width: int, height: int):
+    def __init__(self, path: Path, fps: Fraction, width: int, height: int, crf: int = 23, preset: str = "veryfast"):
         self.container = av.open(str(path), mode="w", format="mp4")
         self.stream = self.container.add_stream("libx264", rate=fps)
         self.stream.width, self.stream.height = width + width % 2, height + height % 2
         self.stream.pix_fmt = "yuv420p"
-        self.stream.options = {"crf": "23", "preset": "veryfast"}
+        self.stream.options = {"crf": str(crf), "preset": preset}
         self.frames = 0
 
     def write(self, rgb: np.ndarray) -> None:

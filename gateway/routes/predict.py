@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from enum import StrEnum
 from pathlib import PurePath
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Depends, File, Query, UploadFile
@@ -15,9 +15,10 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.config import Settings
 from gateway.deps import get_app_settings, get_torchserve
-from gateway.errors import ErrorBody, GatewayError
+from gateway.errors import GatewayError
 from gateway.rendering import colour_png, mask_and_confidence, mask_ids, mask_size, overlay_png
 from gateway.results import SegmentationRle, SegmentationSummary, category_rles, category_shares
+from gateway.routes.params import ModelName, ModelVersion, error_docs
 from gateway.torchserve import Prediction, TorchServeClient
 from roadseg.images import (
     ImageDecodeError,
@@ -31,7 +32,6 @@ from roadseg.images import (
 )
 
 router = APIRouter(tags=["segmentation"])
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
 
 class MaskFormat(StrEnum):
@@ -46,19 +46,17 @@ class MaskFormat(StrEnum):
 JSON_FORMATS = (MaskFormat.json, MaskFormat.rle)
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {
-        400: "Empty, truncated or corrupt image.",
-        404: "Unknown model or version.",
-        413: "Upload larger than the byte limit, or image with more pixels than allowed.",
-        415: "Not an image format the service reads (PNG, JPEG, WebP, BMP, TIFF).",
-        422: "Malformed request, e.g. no multipart field named 'file'.",
-        502: "The model server answered with an error.",
-        503: "The model server is down, restarting or overloaded, or the gateway is at capacity; retry after "
-        "the Retry-After header's seconds.",
-        504: "The model server did not answer within the configured timeout.",
-    }
-    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+PREDICT_ERRORS = {
+    400: "Empty, truncated or corrupt image.",
+    404: "Unknown model or version.",
+    413: "Upload larger than the byte limit, or image with more pixels than allowed.",
+    415: "Not an image format the service reads (PNG, JPEG, WebP, BMP, TIFF).",
+    422: "Malformed request, e.g. no multipart field named 'file'.",
+    502: "The model server answered with an error.",
+    503: "The model server is down, restarting or overloaded, or the gateway is at capacity; retry after "
+    "the Retry-After header's seconds.",
+    504: "The model server did not answer within the configured timeout.",
+}
 
 
 async def read_upload(file: UploadFile, limit: int) -> bytes:
@@ -101,7 +99,7 @@ def check_image(data: bytes, max_pixels: int, need_pixels: bool) -> tuple[tuple[
             "Headers: X-Model-Name, X-Model-Version, X-Inference-Time-Ms.",
             "model": SegmentationSummary | SegmentationRle,
         },
-        **_errors(400, 404, 413, 415, 422, 502, 503, 504),
+        **error_docs(PREDICT_ERRORS, 400, 404, 413, 415, 422, 502, 503, 504),
     },
 )
 async def predict(
@@ -119,12 +117,8 @@ async def predict(
         Query(description="raw category ids, color, overlay, confidence (PNGs); json (shares) or rle (COCO RLE)"),
     ] = MaskFormat.raw,
     alpha: Annotated[float, Query(ge=0.0, le=1.0, description="overlay: weight of the colours")] = 0.5,
-    model: Annotated[
-        str | None, Query(pattern=NAME_PATTERN, description="TorchServe model (default: the configured one)")
-    ] = None,
-    version: Annotated[
-        str | None, Query(pattern=NAME_PATTERN, description="model version (default: TorchServe's default)")
-    ] = None,
+    model: ModelName = None,
+    version: ModelVersion = None,
 ) -> Response:
     data = await read_upload(file, settings.max_upload_bytes)
     if format is MaskFormat.overlay:

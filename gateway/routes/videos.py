@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
@@ -14,9 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.config import Settings
 from gateway.deps import get_app_settings, get_jobs, get_torchserve
-from gateway.errors import ErrorBody, GatewayError
+from gateway.errors import GatewayError
 from gateway.jobs import MASKS, VIDEO, Job, JobStatus, JobStore
-from gateway.routes.predict import NAME_PATTERN
+from gateway.routes.params import ModelName, ModelVersion, error_docs
 from gateway.torchserve import Prediction, TorchServeClient
 from gateway.video import probe_video
 
@@ -62,17 +62,15 @@ def describe(job: Job, request: Request) -> VideoJob:
     )
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {
-        400: "Empty upload.",
-        404: "Unknown job, or its results expired.",
-        409: "The job has not finished yet, or failed.",
-        413: "Upload over the byte limit, video longer than allowed, or frames with too many pixels.",
-        415: "Not a readable MP4, MOV, AVI or MKV video.",
-        422: "Malformed request, e.g. no multipart field named 'file'.",
-        503: "Too many videos waiting or being segmented; retry after the Retry-After header's seconds.",
-    }
-    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+VIDEO_ERRORS = {
+    400: "Empty upload.",
+    404: "Unknown job, or its results expired.",
+    409: "The job has not finished yet, or failed.",
+    413: "Upload over the byte limit, video longer than allowed, or frames with too many pixels.",
+    415: "Not a readable MP4, MOV, AVI or MKV video.",
+    422: "Malformed request, e.g. no multipart field named 'file'.",
+    503: "Too many videos waiting or being segmented; retry after the Retry-After header's seconds.",
+}
 
 
 async def save_upload(file: UploadFile, target: FilePath, limit: int) -> int:
@@ -96,7 +94,7 @@ async def save_upload(file: UploadFile, target: FilePath, limit: int) -> int:
     status_code=202,
     response_model=VideoJob,
     summary="Segment a dashcam clip: returns a job at once; poll GET /videos/{id}",
-    responses=_errors(400, 413, 415, 422, 503),
+    responses=error_docs(VIDEO_ERRORS, 400, 413, 415, 422, 503),
 )
 async def submit_video(
     request: Request,
@@ -109,12 +107,8 @@ async def submit_video(
     jobs: Annotated[JobStore, Depends(get_jobs)],
     masks: Annotated[bool, Query(description="also keep every frame's mask (PNG, category ids) in a ZIP")] = False,
     alpha: Annotated[float, Query(ge=0.0, le=1.0, description="weight of the colours in the overlay video")] = 0.5,
-    model: Annotated[
-        str | None, Query(pattern=NAME_PATTERN, description="TorchServe model (default: the configured one)")
-    ] = None,
-    version: Annotated[
-        str | None, Query(pattern=NAME_PATTERN, description="model version (default: TorchServe's default)")
-    ] = None,
+    model: ModelName = None,
+    version: ModelVersion = None,
 ) -> JSONResponse:
     job_id, folder = jobs.new_folder()
     try:
@@ -134,7 +128,12 @@ async def submit_video(
     return JSONResponse(describe(job, request).model_dump(mode="json"), status_code=202, headers={"Location": url})
 
 
-@router.get("/videos/{job_id}", response_model=VideoJob, summary="A video job's progress", responses=_errors(404))
+@router.get(
+    "/videos/{job_id}",
+    response_model=VideoJob,
+    summary="A video job's progress",
+    responses=error_docs(VIDEO_ERRORS, 404),
+)
 async def video_status(
     request: Request, job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, Depends(get_jobs)]
 ) -> VideoJob:
@@ -153,7 +152,7 @@ def finished(jobs: JobStore, job_id: str) -> Job:
     "/videos/{job_id}/video",
     response_class=FileResponse,
     summary="The overlay video (H.264 MP4)",
-    responses={200: {"content": {"video/mp4": {}}}, **_errors(404, 409)},
+    responses={200: {"content": {"video/mp4": {}}}, **error_docs(VIDEO_ERRORS, 404, 409)},
 )
 async def video_result(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, Depends(get_jobs)]) -> FileResponse:
     job = finished(jobs, job_id)
@@ -164,7 +163,7 @@ async def video_result(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore,
     "/videos/{job_id}/masks",
     response_class=FileResponse,
     summary="Every frame's mask (PNG, pixel = category id) in a ZIP, when the job asked for it",
-    responses={200: {"content": {"application/zip": {}}}, **_errors(404, 409)},
+    responses={200: {"content": {"application/zip": {}}}, **error_docs(VIDEO_ERRORS, 404, 409)},
 )
 async def video_masks(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, Depends(get_jobs)]) -> FileResponse:
     job = finished(jobs, job_id)
@@ -174,7 +173,10 @@ async def video_masks(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, 
 
 
 @router.delete(
-    "/videos/{job_id}", status_code=204, summary="Stop a video job and delete its files", responses=_errors(404)
+    "/videos/{job_id}",
+    status_code=204,
+    summary="Stop a video job and delete its files",
+    responses=error_docs(VIDEO_ERRORS, 404),
 )
 async def delete_video(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, Depends(get_jobs)]) -> None:
     jobs.delete(job_id)
