@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium run lint test test-fast locks train-v1 train-default pilots compare quantize agreement bench bench-video load audit clean
+.PHONY: install java chromium run lint test test-fast locks train-v1 train-default pilots pilots-cityscapes compare quantize agreement bench bench-video load audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,7 @@ locks: install
 	$(BIN)/python docker/lock.py
 
 CAMVID_ROOT ?= ../shared/data/camvid
+CITYSCAPES_ROOT ?= ../shared/data/cityscapes
 
 RUNS ?= $(HOME)/roadseg-runs
 PILOT_EPOCHS ?= 2
@@ -59,6 +60,24 @@ pilots: install
 			--epochs $(PILOT_EPOCHS) --loss $$1 --class-weights $$2 --output $(RUNS)/pilots/$$1_$$2 || exit 1; \
 	done
 	$(BIN)/python -m training.compare --runs $(RUNS)/pilots/* --per-category --latency-runs 0 --output docs/model/pilots
+
+# Short pilots of version 3.0's recipe on Cityscapes (VGG16 U-Net width 0.5): one epoch over the same wall-clock
+# share of the training split (evenly spread over its cities), validated on the val cities; table in MODEL_CARD.md.
+CS_PILOT = --model vgg16_unet --width 0.5 --dataset cityscapes --data-root $(CITYSCAPES_ROOT) --batch-size 8 \
+	--epochs 1 --warmup-epochs 0.1 --lr 1e-3 --loss ce_lovasz --cache-images --precision auto --compile
+CS_PILOTS = \
+	"from_v2.0_median_freq_256 --init-weights models/vgg16_unet_v2.0.safetensors --class-weights median_freq --short-side 256 --crop 256 512 --limit-train 480" \
+	"scratch_median_freq_256 --class-weights median_freq --short-side 256 --crop 256 512 --limit-train 480" \
+	"from_v2.0_sqrt_median_freq_256 --init-weights models/vgg16_unet_v2.0.safetensors --class-weights sqrt_median_freq --short-side 256 --crop 256 512 --limit-train 480" \
+	"from_v2.0_median_freq_384 --init-weights models/vgg16_unet_v2.0.safetensors --class-weights median_freq --short-side 384 --crop 384 768 --limit-train 216"
+pilots-cityscapes: install
+	for pilot in $(CS_PILOTS); do \
+		set -- $$pilot; name=$$1; shift; \
+		test -f $(RUNS)/cityscapes-pilots/$$name/summary.json || $(BIN)/python -m training.train $(CS_PILOT) "$$@" \
+			--output $(RUNS)/cityscapes-pilots/$$name || exit 1; \
+	done
+	$(BIN)/python -m training.compare --runs $(RUNS)/cityscapes-pilots/* --per-category --latency-runs 0 \
+		--output docs/model/v3.0/pilots
 
 # Version 1.0 (from scratch; see MODEL_CARD.md), then version 2.0, the default: 1.0 fine-tuned with the
 # small-category recipe. Run directories live outside the work tree; an interrupted run resumes from last.pt.

@@ -3,8 +3,9 @@
     python -m benchmarks.train_step --model vgg16_unet --width 0.5 --batch-size 8 --crop 256 320
 
 Forward + backward + AdamW on random data, median of --steps timed steps after --warmup, with the
-threads torch uses here; fp32, fp32 + channels-last, and bf16 autocast + channels-last (the choice of
-`--precision bf16`). Prints whether this CPU has native bf16 and what `--precision auto` picks.
+threads torch uses here; fp32, fp32 + channels-last, fp32 under torch.compile (inductor, compiled during
+the warm-up) and bf16 autocast + channels-last (the choice of `--precision bf16`). Prints whether this
+CPU has native bf16 and what `--precision auto` picks.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import torch
 from training.models import build_model
 from training.precision import autocast, cpu_has_bf16, resolve_precision
 
-VARIANTS = {  # name: (autocast precision, memory format)
-    "fp32": ("fp32", torch.contiguous_format),
-    "fp32 + channels-last": ("fp32", torch.channels_last),
-    "bf16 + channels-last": ("bf16", torch.channels_last),
+VARIANTS = {  # name: (autocast precision, memory format, torch.compile)
+    "fp32": ("fp32", torch.contiguous_format, False),
+    "fp32 + channels-last": ("fp32", torch.channels_last, False),
+    "fp32 + compile": ("fp32", torch.contiguous_format, True),
+    "bf16 + channels-last": ("bf16", torch.channels_last, False),
 }
 
 
@@ -38,10 +40,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     return p
 
 
-def step_seconds(args: argparse.Namespace, precision: str, layout: torch.memory_format) -> float:
+def step_seconds(args: argparse.Namespace, precision: str, layout: torch.memory_format, compiled: bool) -> float:
     torch.manual_seed(0)
     model = build_model(args.model, width=args.width).to(memory_format=layout).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    forward = torch.compile(model) if compiled else model  # inductor: compiled on the first (untimed) steps
     images = torch.randn(args.batch_size, 3, *args.crop).contiguous(memory_format=layout)
     masks = torch.randint(0, model.num_classes, (args.batch_size, *args.crop))
     device = torch.device("cpu")
@@ -49,7 +52,7 @@ def step_seconds(args: argparse.Namespace, precision: str, layout: torch.memory_
     for i in range(args.warmup + args.steps):
         started = time.perf_counter()
         with autocast(device, precision):
-            loss = torch.nn.functional.cross_entropy(model(images).float(), masks)
+            loss = torch.nn.functional.cross_entropy(forward(images).float(), masks)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

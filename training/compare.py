@@ -74,7 +74,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", default="auto", choices=PRECISIONS, help="training precision (with --train)")
     p.add_argument("--batch-size", type=int, default=8, help="training batch size (with --train)")
     p.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="training crop (with --train)")
-    p.add_argument("--limit-train", type=int, help="first N training images only (with --train)")
+    p.add_argument("--limit-train", type=int, help="N training images, spread over the split (with --train)")
     p.add_argument("--limit-val", type=int, help="first N validation images only (with --train)")
     p.add_argument(
         "--latency-size",

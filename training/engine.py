@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -25,12 +26,14 @@ def choose_device(name: str) -> torch.device:
 
 @dataclass(frozen=True)
 class EpochStats:
-    """What one training epoch did: mean loss, wall time, the share of it spent waiting for data."""
+    """What one training epoch did (or has done so far): mean loss, wall time, the share of it spent waiting
+    for data, images and optimiser steps."""
 
     loss: float
     seconds: float
     data_seconds: float
     images: int
+    steps: int = 0
 
     @property
     def images_per_second(self) -> float:
@@ -51,13 +54,23 @@ def train_one_epoch(
     precision: str = "fp32",
     description: str = "train",
     show_progress: bool = True,
+    done: EpochStats | None = None,
+    after_step: Callable[[EpochStats], None] | None = None,
 ) -> EpochStats:
-    """One pass over `loader` (the scheduler steps per iteration); times the steps and the data waits."""
+    """One pass over `loader` (the scheduler steps per iteration); times the steps and the data waits.
+    `done`: what a resumed epoch had already done (the loader then yields the rest); `after_step` sees the
+    epoch's running figures after every step (e.g. to write a checkpoint)."""
     model.train()
     layout = memory_format(precision)
-    total, count, data_seconds = 0.0, 0, 0.0
-    progress = tqdm(loader, desc=description, leave=False, dynamic_ncols=True, disable=not show_progress)
+    done = done or EpochStats(0.0, 0.0, 0.0, 0)
+    total, count, data_seconds, steps = done.loss * done.images, done.images, done.data_seconds, done.steps
+    progress = tqdm(
+        loader, desc=description, leave=False, dynamic_ncols=True, disable=not show_progress, initial=done.steps
+    )
     started = waited_from = time.perf_counter()
+    so_far = lambda: EpochStats(
+        total / max(count, 1), done.seconds + time.perf_counter() - started, data_seconds, count, steps
+    )
     for images, masks in progress:
         data_seconds += time.perf_counter() - waited_from
         images = images.to(device, non_blocking=True).contiguous(memory_format=layout)
@@ -70,9 +83,12 @@ def train_one_epoch(
         scheduler.step()
         total += loss.item() * images.shape[0]
         count += images.shape[0]
+        steps += 1
         progress.set_postfix(loss=f"{total / count:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+        if after_step is not None:
+            after_step(so_far())
         waited_from = time.perf_counter()
-    return EpochStats(total / max(count, 1), time.perf_counter() - started, data_seconds, count)
+    return so_far()
 
 
 @torch.inference_mode()

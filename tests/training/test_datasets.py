@@ -56,3 +56,23 @@ def test_images_cached_in_memory_are_the_decoded_files(camvid_root):
         cached_image, cached_mask = dataset[i]
         assert torch.equal(cached_image, image) and torch.equal(cached_mask, mask)
         assert np.array_equal(dataset.category_mask(i), mask.numpy())
+
+
+def test_cityscapes_reads_jpeg_images_as_png_ones(cityscapes_root):
+    png = build_dataset("cityscapes", cityscapes_root, "train")
+    image_path, _ = png.pairs[0]
+    png_mask = png[0][1]
+    Image.open(image_path).save(image_path.with_suffix(".jpg"), quality=95)
+    image_path.unlink()
+    jpeg = build_dataset("cityscapes", cityscapes_root, "train")
+    assert len(jpeg) == len(png) and jpeg.pairs[0][0].name.endswith("_leftImg8bit.jpg")
+    image, mask = jpeg[0]
+    assert image.shape == (3, 32, 80) and torch.equal(mask, png_mask)
+
+
+def test_cityscapes_image_and_label_of_different_sizes_is_a_clear_error(cityscapes_root):
+    dataset = build_dataset("cityscapes", cityscapes_root, "val")
+    image_path, _ = dataset.pairs[1]
+    Image.open(image_path).resize((40, 16)).save(image_path)
+    with pytest.raises(ValueError, match=r"label size \(32, 80\) differs from image size \(16, 40\)"):
+        dataset[1]

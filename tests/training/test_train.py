@@ -83,3 +83,36 @@ def test_cosine_and_constant_schedules_after_the_warm_up():
     cosine = learning_rates("cosine")
     assert cosine[5:] == pytest.approx([0.5 * (1 + math.cos(math.pi * k / 5)) for k in range(5)])
     assert learning_rates("constant", warmup=0) == pytest.approx([1.0] * 10)
+
+
+def test_a_run_interrupted_mid_epoch_resumes_after_its_last_step(camvid_root, tmp_path, monkeypatch):
+    """8 fixture images, batch 2: 4 steps an epoch. Stopped after step 3 of epoch 2 (last.pt written after
+    every step), the resumed run trains that epoch's last step only and ends where an uninterrupted run ends."""
+    whole = tmp_path / "whole"
+    run(quick_train_argv(camvid_root, whole))
+
+    class Interrupted(Exception):
+        pass
+
+    real_save_last = train.save_last
+
+    def save_then_stop(run_state, completed_epoch, in_progress=None):
+        real_save_last(run_state, completed_epoch, in_progress)
+        if in_progress is not None and completed_epoch == 1 and in_progress.steps == 3:
+            raise Interrupted
+
+    out = tmp_path / "interrupted"
+    monkeypatch.setattr(train, "save_last", save_then_stop)
+    with pytest.raises(Interrupted):
+        run(quick_train_argv(camvid_root, out, "--checkpoint-minutes", "0"))
+    monkeypatch.undo()
+    state = torch.load(out / "last.pt", weights_only=False)
+    assert state["epoch"] == 1 and state["epoch_in_progress"]["steps"] == 3
+    assert state["scheduler"]["last_epoch"] == 4 + 3
+
+    summary = run(quick_train_argv(camvid_root, out, "--resume", str(out / "last.pt")))
+    history = json.loads((out / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2] and summary["epochs_run"] == 2
+    assert [row["train_steps"] for row in history] == [4, 4]
+    steps = lambda run_dir: torch.load(run_dir / "last.pt", weights_only=False)["scheduler"]["last_epoch"]
+    assert steps(out) == steps(whole) == 8
