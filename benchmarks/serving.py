@@ -5,7 +5,7 @@ Not a test: it prints figures.
     python -m benchmarks.serving --url http://127.0.0.1:8000 --no-write      # against a running `make run`
 
 For each size (480x360 and 2048x1024, made from one CamVid val image) it times the handler's pipeline
-in-process (decode, resize, model, logits to full size, argmax, PNG; `handler.processing`) with the
+in-process (decode, resize, model, logits to full size, argmax, PNG; `segmenter.Segmenter`) with the
 default version's model run four ways: eager PyTorch fp32, bf16 autocast + channels-last, ONNX Runtime
 fp32 and ONNX Runtime INT8 (`training.quantize`); then POST /predict (format raw) at concurrency 1 and 8
 against the shipped configuration. Ratios are to eager fp32 and to the in-process time of the served
@@ -38,7 +38,11 @@ from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
 from handler.archive import SHIPPED_MODELS, ensure_archives, torchserve_models
-from handler.processing import mask_png, prepare_image, run_model
+from handler.responses import mask_png
+from segmenter.onnx_model import OnnxModel, cpu_threads
+from segmenter.precision import cpu_has_bf16
+from segmenter.segmenter import Segmenter, prepare_image
+from segmenter.weights import load_model
 from stack.processes import (
     TorchServePorts,
     free_port,
@@ -48,10 +52,7 @@ from stack.processes import (
     stop,
     wait_for,
 )
-from training.checkpoints import load_model
 from training.onnx_export import export_onnx
-from training.onnx_model import OnnxModel, cpu_threads
-from training.precision import cpu_has_bf16, prepare_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGE = REPO_ROOT.parent / "shared/data/camvid/val/0016E5_07959.png"
@@ -116,12 +117,12 @@ def timed(fn: Callable[[], object], runs: int, budget_s: float = 30.0) -> list[f
     return times
 
 
-def pipeline(model: torch.nn.Module, precision: str, data: bytes, short_side: int) -> Callable[[], bytes]:
+def pipeline(segmenter: Segmenter, data: bytes) -> Callable[[], bytes]:
     """The handler's work for one request, in-process."""
 
     def once() -> bytes:
-        item = prepare_image(data, short_side)
-        [logits] = run_model(model, [item], torch.device("cpu"), precision)
+        item = segmenter.prepare(data)
+        [logits] = segmenter.logits([item])
         assert logits is not None, item.error
         return mask_png(logits, item.size)
 
@@ -231,13 +232,13 @@ def measure(args: argparse.Namespace, url: str, workdir: Path, processes: list) 
     threads = cpu_threads()
     torch.set_num_threads(threads)
     model, config = load_model(default.weights)
-    variants: dict[str, tuple[torch.nn.Module, str]] = {
-        EAGER: (model, "fp32"),
-        BF16: (prepare_model(load_model(default.weights)[0], "bf16"), "bf16"),
-        ORT_FP32: (OnnxModel(export_onnx(model, workdir / "fp32.onnx", config.short_side), threads), "fp32"),
+    variants: dict[str, Segmenter] = {
+        EAGER: Segmenter(model, config, precision="fp32"),
+        BF16: Segmenter.load(default.weights, precision="bf16"),
+        ORT_FP32: Segmenter(OnnxModel(export_onnx(model, workdir / "fp32.onnx", config.short_side), threads), config),
     }
     if default.onnx is not None:
-        variants[ORT_INT8] = (OnnxModel(default.onnx, threads), "fp32")
+        variants[ORT_INT8] = Segmenter.load(default.onnx, threads)
     served = ORT_INT8 if default.onnx is not None and default.onnx.name.endswith(".int8.onnx") else EAGER
     listing = httpx.get(f"{url}/models", timeout=30).json()
     version = next(v for m in listing for v in m["versions"] if v["is_default"])
@@ -264,13 +265,13 @@ def measure(args: argparse.Namespace, url: str, workdir: Path, processes: list) 
         # Eager fp32, the served runtime in-process and one request to /predict take turns, so the targets'
         # ratios compare figures taken under the same conditions (this machine's speed drifts by the minute).
         paired: dict[str, Callable[[], object]] = {
-            name: pipeline(*variants[name], data, config.short_side) for name in dict.fromkeys([EAGER, served])
+            name: pipeline(variants[name], data) for name in dict.fromkeys([EAGER, served])
         }
         with httpx.Client(base_url=url, timeout=300) as http:
             paired[SERVED_C1] = partial(http.post, "/predict", files={"file": ("bench.png", data, "image/png")})
             turns = round_robin(paired, args.requests)
-        for name, (runner, precision) in variants.items():
-            times = turns.get(name) or timed(pipeline(runner, precision, data, config.short_side), args.runs)
+        for name, segmenter in variants.items():
+            times = turns.get(name) or timed(pipeline(segmenter, data), args.runs)
             rows.append(Row(size_text, name, times))
             print(_line(rows[-1]), flush=True)
         rows.append(Row(size_text, SERVED_C1, turns[SERVED_C1], len(turns[SERVED_C1]) / sum(turns[SERVED_C1])))

@@ -17,8 +17,8 @@ import time
 
 import torch
 
-from training.models import build_model
-from training.precision import autocast, cpu_has_bf16, resolve_precision
+from segmenter.models import build_model
+from segmenter.precision import autocast, cpu_has_bf16, resolve_precision
 
 VARIANTS = {  # name: (autocast precision, memory format, torch.compile)
     "fp32": ("fp32", torch.contiguous_format, False),

@@ -16,7 +16,7 @@ import httpx
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.torchserve_keys import is_key_refusal, keys_from_settings
-from roadseg.model_config import MASK_AND_CONFIDENCE, MODEL_VERSION_HEADER, OUTPUT_HEADER
+from roadseg.contract import MASK_AND_CONFIDENCE, MODEL_VERSION_HEADER, OUTPUT_HEADER
 
 logger = logging.getLogger("gateway.torchserve")
 # TorchServe's answers while a worker dies or restarts: 500 "Worker died.", 503 "no worker to serve", 507.

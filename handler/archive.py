@@ -26,22 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load as load_safetensors
-from safetensors.torch import load_file, save_file
-from torch import nn
+from safetensors.torch import save_file
 
-from roadseg.model_config import PRECISIONS, ModelConfig
-from training.checkpoints import cast_floating, load_source, model_from_config
-from training.models import MODEL_REGISTRY
-from training.onnx_model import OnnxModel
+from roadseg.contract import MODEL_NAME, TORCHSERVE_BATCH_SIZE, TORCHSERVE_RESPONSE_TIMEOUT_S
+from roadseg.model_config import DEFAULT_SHORT_SIDE, PRECISIONS, ModelConfig
+from segmenter.archives import CONFIG_FILE, ONNX_FILE, WEIGHTS_FILE, archive_config
+from segmenter.models import MODEL_REGISTRY
+from segmenter.onnx_model import OnnxModel
+from segmenter.weights import cast_floating, load_source, model_from_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HANDLER = Path(__file__).resolve().parent / "segmentation_handler.py"
 MODELS_DIR = REPO_ROOT / "models"
-MODEL_NAME = "roadseg"
-CONFIG_FILE = "model_config.json"
-WEIGHTS_FILE = "weights.safetensors"
-ONNX_FILE = "model.onnx"
 PLACEHOLDER_ARCHIVE = f"{MODEL_NAME}.mar"
 
 
@@ -49,10 +45,10 @@ PLACEHOLDER_ARCHIVE = f"{MODEL_NAME}.mar"
 class ServingOptions:
     """TorchServe's per-model settings, written into the archive's model-config.yaml."""
 
-    batch_size: int = 4
+    batch_size: int = TORCHSERVE_BATCH_SIZE
     max_batch_delay_ms: int = 2
     workers: int = 1
-    response_timeout_s: int = 60
+    response_timeout_s: int = TORCHSERVE_RESPONSE_TIMEOUT_S
 
     def yaml(self) -> str:
         return (
@@ -185,31 +181,6 @@ def untrained_source(
     return config, model_from_config(config).state_dict()
 
 
-def read_archive(path: Path) -> tuple[ModelConfig, dict[str, torch.Tensor] | bytes]:
-    """(config, model) of an archive (.mar) or of the folder TorchServe unpacked it into; the model is fp32
-    weights (runtime torch) or the ONNX graph's bytes (runtime onnxruntime)."""
-    if path.is_dir():
-        config = ModelConfig.read(path / CONFIG_FILE)
-        if config.runtime == "onnxruntime":
-            return config, (path / ONNX_FILE).read_bytes()
-        return config, cast_floating(load_file(path / WEIGHTS_FILE), torch.float32)
-    with zipfile.ZipFile(path) as mar:
-        config = ModelConfig.from_json(mar.read(CONFIG_FILE))
-        if config.runtime == "onnxruntime":
-            return config, mar.read(ONNX_FILE)
-        state = load_safetensors(mar.read(WEIGHTS_FILE))
-    return config, cast_floating(state, torch.float32)
-
-
-def load_model_from_archive(path: Path, threads: int | None = None) -> tuple[nn.Module, ModelConfig]:
-    """The archived model, ready to call on a batch (a PyTorch model in eval mode, fp32 on the CPU, or an
-    `OnnxModel` with `threads` intra-op threads), and its config: the handler and the benchmark use this."""
-    config, model = read_archive(path)
-    if isinstance(model, bytes):
-        return OnnxModel(model, threads), config
-    return model_from_config(config, model).eval(), config
-
-
 def _is_stale(path: Path, sources: list[Path], runtime: str | None = None) -> bool:
     """Missing, older than a source, unreadable, or built for another runtime (e.g. by an older checkout)."""
     if not path.exists() or any(p.stat().st_mtime > path.stat().st_mtime for p in sources):
@@ -217,8 +188,7 @@ def _is_stale(path: Path, sources: list[Path], runtime: str | None = None) -> bo
     if runtime is None:
         return False
     try:
-        with zipfile.ZipFile(path) as mar:
-            return ModelConfig.from_json(mar.read(CONFIG_FILE)).runtime != runtime
+        return archive_config(path).runtime != runtime
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return True
 
@@ -232,7 +202,7 @@ def ensure_archives(model_store: Path, rebuild: bool = False) -> list[Path]:
     if not shipped:
         path = model_store / PLACEHOLDER_ARCHIVE
         if rebuild or _is_stale(path, [HANDLER]):
-            build_archive(*untrained_source("vgg16_unet", 0.25, 360), version="0.1", path=path)
+            build_archive(*untrained_source("vgg16_unet", 0.25, DEFAULT_SHORT_SIDE), version="0.1", path=path)
         return [path]
     paths = []
     for model in shipped:
@@ -261,7 +231,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     source.add_argument("--weights", type=Path, help="exported safetensors weights (X.safetensors beside X.json)")
     source.add_argument("--init", choices=sorted(MODEL_REGISTRY), help="a freshly initialised model of this name")
     build.add_argument("--width", type=float, default=1.0, help="channel multiplier (with --init)")
-    build.add_argument("--short-side", type=int, default=360, help="inference scale (with --init)")
+    build.add_argument("--short-side", type=int, default=DEFAULT_SHORT_SIDE, help="inference scale (with --init)")
     build.add_argument("--seed", type=int, default=0, help="random seed (with --init)")
     build.add_argument("--name", default=MODEL_NAME, help="model name in TorchServe")
     build.add_argument("--version", required=True, help="model version in TorchServe")

@@ -1,10 +1,9 @@
 """TorchServe handler: image bytes in, PNG of the 8 Cityscapes category ids (same width x height) out.
 
-The archive carries `model_config.json` (registry name, builder kwargs, inference scale, runtime,
-precision) and the model (`handler.archive`): PyTorch weights, run at the config's precision (auto: bf16 +
-channels-last where the hardware has bf16), or an ONNX graph run by ONNX Runtime. Pre- and post-processing
-are the same pure functions either way (`handler.processing`). The worker's intra-op threads share the
-machine's cores with the other workers. The pixel limit is ROADSEG_MAX_PIXELS, shared with the gateway
+A thin adapter over `segmenter.Segmenter`, which loads the archive's model (`model_config.json` names the
+registry model, its inference scale, runtime and precision) and does the work; this module only speaks
+TorchServe: its four steps, per-request errors, headers. The worker's intra-op threads share the machine's
+cores with the other workers. The pixel limit is ROADSEG_MAX_PIXELS, shared with the gateway
 (`roadseg.limits`).
 """
 
@@ -19,12 +18,11 @@ import torch
 from ts.context import Context
 from ts.torch_handler.base_handler import BaseHandler
 
-from handler.archive import load_model_from_archive
-from handler.processing import PreparedImage, mask_png, prepare_image, run_model
+from handler.responses import mask_png
+from roadseg.contract import MASK_AND_CONFIDENCE, MODEL_VERSION_HEADER, OUTPUT_HEADER
 from roadseg.limits import max_pixels
-from roadseg.model_config import MASK_AND_CONFIDENCE, MODEL_VERSION_HEADER, OUTPUT_HEADER
-from training.onnx_model import cpu_threads
-from training.precision import prepare_model, resolve_precision
+from segmenter.onnx_model import cpu_threads
+from segmenter.segmenter import PreparedImage, Segmenter
 
 logger = logging.getLogger(__name__)
 # What inference hands to postprocess: the prepared requests and, per request, its logits (None if refused).
@@ -34,39 +32,29 @@ Batch = tuple[list[PreparedImage], list[torch.Tensor | None]]
 class SegmentationHandler(BaseHandler):
     def initialize(self, context: Context) -> None:
         properties = context.system_properties
-        model_dir = Path(properties["model_dir"])
         self.manifest = context.manifest
         gpu_id = properties.get("gpu_id")
         workers = int((getattr(context, "model_yaml_config", None) or {}).get("minWorkers", 1))
         threads = max(1, cpu_threads() // max(1, workers))
         torch.set_num_threads(threads)
-        self.model, self.config = load_model_from_archive(model_dir, threads)
-        use_cuda = torch.cuda.is_available() and gpu_id is not None and self.config.runtime == "torch"
-        self.device = torch.device(f"cuda:{gpu_id}" if use_cuda else "cpu")
-        self.precision = "fp32"
-        if self.config.runtime == "torch":
-            self.precision = resolve_precision(self.config.precision, self.device)
-            prepare_model(self.model.to(self.device), self.precision)
-        self.short_side = self.config.short_side
+        device = f"cuda:{gpu_id}" if torch.cuda.is_available() and gpu_id is not None else "cpu"
+        self.segmenter = Segmenter.load(Path(properties["model_dir"]), threads, device)
         self.max_pixels = max_pixels()
         self.initialized = True
         logger.info(
-            "loaded %s %s: runtime %s on %s with %d threads, short side %d, at most %d pixels",
-            self.config.model,
-            self.config.model_kwargs,
-            self.config.runtime if self.config.runtime != "torch" else f"torch {self.precision}",
-            self.device,
+            "loaded %s with %d threads, short side %d, at most %d pixels",
+            self.segmenter.describe(),
             threads,
-            self.short_side,
+            self.segmenter.short_side,
             self.max_pixels,
         )
 
     def preprocess(self, data: list[dict[str, Any]]) -> list[PreparedImage]:
-        return [prepare_image(_request_bytes(row), self.short_side, self.max_pixels) for row in data]
+        return [self.segmenter.prepare(_request_bytes(row), self.max_pixels) for row in data]
 
     def inference(self, data: list[PreparedImage], *args: Any, **kwargs: Any) -> Batch:
         logger.info("batch of %d request(s)", len(data))  # TorchServe's model_log: shows batches forming
-        return data, run_model(self.model, data, self.device, self.precision)
+        return data, self.segmenter.logits(data)
 
     def postprocess(self, data: Batch) -> list[bytes | str]:
         items, logits = data
@@ -81,7 +69,7 @@ class SegmentationHandler(BaseHandler):
                 continue
             self.context.set_response_content_type(index, "image/png")
             # The version that really answered: the gateway's X-Model-Version, right even just after set-default.
-            self.context.set_response_header(index, MODEL_VERSION_HEADER, self.config.version or "")
+            self.context.set_response_header(index, MODEL_VERSION_HEADER, self.segmenter.config.version or "")
             responses.append(mask_png(item_logits, item.size, self._asks_confidence(index)))
         return responses
 

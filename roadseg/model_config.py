@@ -9,23 +9,19 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-# The handler names the version that answered in this header of TorchServe's response; the gateway passes it on.
-MODEL_VERSION_HEADER = "X-Model-Version"
-# A request carrying this header with MASK_AND_CONFIDENCE gets one 2-channel PNG from the same inference:
-# category ids, and the model's confidence (max softmax, 0..255) as the second channel. Without it: ids only.
-OUTPUT_HEADER = "X-Roadseg-Output"
-MASK_AND_CONFIDENCE = "mask+confidence"
 # How the model runs: PyTorch (weights as safetensors) or ONNX Runtime (an .onnx graph, e.g. INT8-quantised).
 RUNTIMES = ("torch", "onnxruntime")
 # PyTorch's arithmetic; auto: bf16 autocast + channels-last on CUDA or a CPU with native bf16, else fp32.
 PRECISIONS = ("auto", "fp32", "bf16")
+# The inference scale of a config that does not say (CamVid's native short side): the shorter image side, px.
+DEFAULT_SHORT_SIDE = 360
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     model: str
     model_kwargs: dict[str, Any] = field(default_factory=dict)
-    short_side: int = 360
+    short_side: int = DEFAULT_SHORT_SIDE
     dataset: str = ""
     name: str | None = None
     version: str | None = None

@@ -9,7 +9,7 @@ from safetensors.torch import save_file
 
 from handler.archive import ServingOptions, build_archive
 from roadseg.model_config import ModelConfig
-from training.checkpoints import model_from_config
+from segmenter.weights import model_from_config
 from training.onnx_export import export_onnx
 
 

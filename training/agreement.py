@@ -24,12 +24,12 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 from roadseg.categories import CATEGORY_NAMES, VOID_ID
-from training.checkpoints import load_model
+from segmenter.logits import logits_at_size
+from segmenter.onnx_model import OnnxModel
+from segmenter.precision import autocast, memory_format, prepare_model
+from segmenter.weights import load_model
 from training.datasets import DATASETS, build_dataset
-from training.inference import logits_at_size
 from training.metrics import ConfusionMatrix
-from training.onnx_model import OnnxModel
-from training.precision import autocast, memory_format, prepare_model
 from training.presets import EvalPreset
 
 

@@ -24,13 +24,13 @@ import matplotlib.pyplot as plt
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from segmenter.models import MODEL_REGISTRY, display_name
+from segmenter.precision import PRECISIONS
+from segmenter.weights import load_model
 from training import train
-from training.checkpoints import load_model
 from training.class_weights import CLASS_WEIGHTINGS
 from training.datasets import DATASETS
 from training.losses import LOSS_DISPLAY_NAMES, LOSSES
-from training.models import MODEL_REGISTRY, display_name
-from training.precision import PRECISIONS
 
 SEED_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
 | --- | --- | --- | --- | --- | --- |

@@ -11,10 +11,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from training.inference import logits_at_size
+from segmenter.logits import logits_at_size
+from segmenter.models import SegmentationModel
+from segmenter.precision import autocast, memory_format
 from training.metrics import ConfusionMatrix
-from training.models import SegmentationModel
-from training.precision import autocast, memory_format
 
 
 def choose_device(name: str) -> torch.device:

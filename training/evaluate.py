@@ -19,13 +19,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from roadseg.categories import CATEGORY_NAMES
-from training.checkpoints import load_model
+from segmenter.precision import PRECISION_HELP, PRECISIONS, prepare_model, resolve_precision
+from segmenter.weights import load_model
 from training.datasets import DATASETS, build_dataset
 from training.datasets.base import size_of
 from training.engine import choose_device, evaluate
 from training.losses import LOSSES, build_loss
 from training.metrics import ConfusionMatrix
-from training.precision import PRECISION_HELP, PRECISIONS, prepare_model, resolve_precision
 from training.presets import EvalPreset
 
 

@@ -20,8 +20,8 @@ import torch
 from safetensors.torch import save_file
 
 from roadseg.model_config import ModelConfig
-from training.checkpoints import cast_floating, load_checkpoint, load_model, model_from_config
-from training.models import display_name
+from segmenter.models import display_name
+from segmenter.weights import cast_floating, load_checkpoint, load_model, model_from_config
 from training.onnx_export import MIN_MASK_AGREEMENT, export_onnx, onnx_agreement
 
 FIXTURE_IMAGES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "camvid_val" / "val"

@@ -10,8 +10,8 @@ import torch
 
 from roadseg.images import decode_image
 from roadseg.preprocessing import model_input
-from training.models import SegmentationModel
-from training.onnx_model import INPUT_NAME, OUTPUT_NAME, OnnxModel
+from segmenter.models import SegmentationModel
+from segmenter.onnx_model import INPUT_NAME, OUTPUT_NAME, OnnxModel
 
 MIN_MASK_AGREEMENT = 0.999  # share of pixels whose argmax must match PyTorch's
 

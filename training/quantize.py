@@ -26,11 +26,11 @@ import numpy as np
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from segmenter.onnx_model import INPUT_NAME, OnnxModel
+from segmenter.weights import load_model
 from training.agreement import Variant, agreement_on_split, split_loader
-from training.checkpoints import load_model
 from training.datasets import DATASETS, build_dataset
 from training.onnx_export import export_onnx
-from training.onnx_model import INPUT_NAME, OnnxModel
 from training.presets import EvalPreset
 
 SETTINGS = {

@@ -29,8 +29,11 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from roadseg.categories import NUM_CATEGORIES
 from roadseg.model_config import ModelConfig
+from segmenter.models import MODEL_REGISTRY, SegmentationModel
+from segmenter.precision import PRECISION_HELP, PRECISIONS, prepare_model, resolve_precision
+from segmenter.weights import load_checkpoint, load_weights, model_from_config
 from training import distributed
-from training.checkpoints import load_checkpoint, load_weights, model_from_config, save_checkpoint
+from training.checkpoints import save_checkpoint
 from training.class_weights import CLASS_WEIGHTINGS, class_weights
 from training.datasets import DATASETS, build_dataset
 from training.datasets.base import LabelledImages, size_of
@@ -39,8 +42,6 @@ from training.engine import EpochStats, choose_device, evaluate, train_one_epoch
 from training.history import write_history
 from training.losses import LOSSES, build_loss
 from training.metrics import ConfusionMatrix
-from training.models import MODEL_REGISTRY, SegmentationModel
-from training.precision import PRECISION_HELP, PRECISIONS, prepare_model, resolve_precision
 from training.presets import DATASET_SCALES, EvalPreset, TrainPreset
 from training.sampling import EpochSampler
 

@@ -5,7 +5,7 @@
 writes OUTPUT/roadseg/config.pbtxt and OUTPUT/roadseg/<version>/model.onnx. Triton then serves
 `image` (N, 3, H, W) float32 -> `logits` (N, 8, H, W); a client prepares images with
 `roadseg.preprocessing.model_input` and turns logits into the mask with
-`training.inference.category_ids_from_logits`, the functions the TorchServe handler uses, so both servers
+`segmenter.logits.category_ids_from_logits`, the functions the TorchServe handler uses, so both servers
 give the same masks. Not run here: these machines have no Triton server (see the README).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import onnx
 
-from handler.archive import MODEL_NAME
+from roadseg.contract import MODEL_NAME
 
 # ONNX element types -> Triton's data types (the graph's are float32; the table names what it can hold).
 TRITON_TYPES: dict[int, str] = {onnx.TensorProto.FLOAT: "TYPE_FP32", onnx.TensorProto.FLOAT16: "TYPE_FP16"}

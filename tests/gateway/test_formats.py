@@ -12,8 +12,8 @@ from PIL import Image
 from pycocotools import mask as coco_mask
 
 from roadseg.categories import CATEGORIES
+from roadseg.contract import MASK_AND_CONFIDENCE, OUTPUT_HEADER
 from roadseg.images import encode_png
-from roadseg.model_config import MASK_AND_CONFIDENCE, OUTPUT_HEADER
 from tests.gateway.conftest import INFERENCE, make_client
 from tests.images import image_bytes
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 
-from handler.processing import prepare_image
+from segmenter.segmenter import prepare_image
 from tests.gateway.conftest import INFERENCE, MANAGEMENT, make_client
 from tests.images import image_bytes
 

@@ -8,14 +8,21 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from handler import archive
+from segmenter.onnx_model import OnnxModel
+from segmenter.segmenter import Segmenter
+from segmenter.weights import model_from_config
 from tests.archives import build_constant_archive, constant_model, write_constant_model, write_constant_onnx
 from tests.training.helpers import quick_train_argv
 from training import export, train
-from training.checkpoints import model_from_config
 from training.onnx_export import export_onnx
-from training.onnx_model import OnnxModel
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_archived(path, threads=None):
+    """The archived model and its config, as the handler's Segmenter loads them (fp32)."""
+    segmenter = Segmenter.load(path, threads, precision="fp32")
+    return segmenter.model, segmenter.config
 
 
 def manifest_and_config(path: Path) -> tuple[dict, dict, list[str]]:
@@ -33,7 +40,7 @@ def test_archive_from_a_training_checkpoint_loads_back_the_same_model(camvid_roo
     assert manifest["model"]["handler"] == "segmentation_handler.py"
     assert config["model"] == "unet_mini" and config["short_side"] == 48 and config["version"] == "2.3"
     assert {"weights.safetensors", "model-config.yaml"} <= set(names)
-    model, loaded = archive.load_model_from_archive(path)
+    model, loaded = load_archived(path)
     trained = torch.load(run / "best.pt", weights_only=False)["model"]
     assert loaded.model == "unet_mini" and loaded.version == "2.3"
     assert all(torch.equal(model.state_dict()[k], v.float()) for k, v in trained.items() if v.is_floating_point())
@@ -58,7 +65,7 @@ def test_half_archive_loads_back_as_fp32_close_to_the_original(tmp_path):
         mar.extract("weights.safetensors", tmp_path)
     stored = load_file(tmp_path / "weights.safetensors").values()
     assert {t.dtype for t in stored if t.is_floating_point()} == {torch.float16}
-    model, _ = archive.load_model_from_archive(path)
+    model, _ = load_archived(path)
     for key, value in model.state_dict().items():
         assert value.dtype == state[key].dtype
         assert torch.allclose(value, state[key].to(value.dtype), atol=1e-2, rtol=1e-3)
@@ -94,7 +101,7 @@ def test_archive_with_an_onnx_graph_is_served_by_onnx_runtime_with_the_same_logi
     _, stored, names = manifest_and_config(path)
     assert stored["runtime"] == "onnxruntime" and stored["version"] == "4.0"
     assert "model.onnx" in names and "weights.safetensors" not in names
-    served, _ = archive.load_model_from_archive(path, threads=1)
+    served, _ = load_archived(path, threads=1)
     assert isinstance(served, OnnxModel)
     x = torch.randn(2, 3, 64, 90)
     with torch.inference_mode():
@@ -152,7 +159,7 @@ def test_every_shipped_version_gets_its_archive_default_first(tmp_path, models_d
     assert [(c["version"], c["runtime"]) for c in configs] == [("2.0", "onnxruntime"), ("1.0", "torch")]
     assert archive.torchserve_models(paths) == "roadseg=roadseg_v2.0.mar,roadseg=roadseg_v1.0.mar"
     for path, category in zip(paths, (6, 3), strict=True):
-        model, _ = archive.load_model_from_archive(path)
+        model, _ = load_archived(path)
         assert (model(torch.zeros(1, 3, 64, 96)).argmax(1) == category).all()
 
 
@@ -200,6 +207,6 @@ def test_config_properties_loads_the_shipped_versions_default_first():
 
 def test_constant_archive_helper_answers_its_category(tmp_path):
     path = build_constant_archive(tmp_path, 5, "9.9", "c.mar")
-    model, config = archive.load_model_from_archive(path)
+    model, config = load_archived(path)
     logits = model(torch.zeros(1, 3, 64, 64))
     assert config.version == "9.9" and (logits.argmax(1) == 5).all()

@@ -10,10 +10,10 @@ from PIL import Image
 from ts.context import RequestProcessor
 
 from handler.archive import build_archive
+from segmenter.onnx_model import OnnxModel, cpu_threads
 from tests.archives import build_constant_archive, constant_model
 from tests.handler.conftest import load_handler, torchserve_context
 from tests.images import image_bytes
-from training.onnx_model import OnnxModel, cpu_threads
 
 
 @pytest.fixture
@@ -25,7 +25,11 @@ def handler_and_context(tmp_path):
 
 def test_initialize_reads_scale_and_model_from_the_archive(handler_and_context):
     handler, _ = handler_and_context
-    assert handler.short_side == 64 and handler.config.model == "unet_mini" and handler.config.version == "3.1"
+    assert (
+        handler.segmenter.short_side == 64
+        and handler.segmenter.config.model == "unet_mini"
+        and handler.segmenter.config.version == "3.1"
+    )
 
 
 def test_a_batch_with_one_bad_image_refuses_only_that_request(handler_and_context):
@@ -54,8 +58,8 @@ def test_a_batch_with_one_bad_image_refuses_only_that_request(handler_and_contex
 def test_an_onnx_archive_is_run_by_onnx_runtime_with_the_same_processing(tmp_path):
     archive = build_constant_archive(tmp_path / "store", 4, "3.2", "roadseg.mar", onnx=True)
     handler, model_dir, manifest = load_handler(archive, tmp_path)
-    assert handler.config.runtime == "onnxruntime" and isinstance(handler.model, OnnxModel)
-    assert handler.precision == "fp32" and handler.device.type == "cpu"
+    assert handler.segmenter.config.runtime == "onnxruntime" and isinstance(handler.segmenter.model, OnnxModel)
+    assert handler.segmenter.precision == "fp32" and handler.segmenter.device.type == "cpu"
     context = torchserve_context(model_dir, manifest, 2)
     outputs = handler.handle([{"body": image_bytes("jpeg", 70, 40)}, {"data": b""}], context)
     mask = Image.open(io.BytesIO(outputs[0]))
@@ -70,8 +74,8 @@ def test_torch_runtime_runs_at_the_archived_precision_on_the_machine_s_cores(tmp
     build_archive(config, state, "3.3", archive, precision="bf16")
     try:
         handler, model_dir, manifest = load_handler(archive, tmp_path)
-        assert handler.precision == "bf16" and torch.get_num_threads() == cpu_threads()
-        convs = [p for p in handler.model.parameters() if p.dim() == 4 and p.shape[-1] > 1]
+        assert handler.segmenter.precision == "bf16" and torch.get_num_threads() == cpu_threads()
+        convs = [p for p in handler.segmenter.model.parameters() if p.dim() == 4 and p.shape[-1] > 1]
         assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
         outputs = handler.handle([{"body": image_bytes("png-rgb", 50, 30)}], torchserve_context(model_dir, manifest, 1))
         assert np.unique(np.asarray(Image.open(io.BytesIO(outputs[0])))).tolist() == [2]

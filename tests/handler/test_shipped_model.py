@@ -57,7 +57,7 @@ def test_shipped_version_segments_camvid_val_above_its_floor(archives, index, tm
     version = SHIPPED_MODELS[index].version
     handler, model_dir, manifest = load_handler(archives[index], tmp_path)
     assert manifest["model"]["modelVersion"] == version and manifest["model"]["modelName"] == "roadseg"
-    assert handler.config.model == "vgg16_unet"
+    assert handler.segmenter.config.model == "vgg16_unet"
     metrics = fixture_metrics(handler, model_dir, manifest)
     measured = {"miou": metrics["miou"], **{c: v["iou"] for c, v in metrics["per_category"].items()}}
     print(

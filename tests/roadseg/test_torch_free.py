@@ -13,7 +13,7 @@ BLOCKER = textwrap.dedent("""
 
     class NoTorch(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in {"torch", "torchvision", "training", "handler", "ts"}:
+            if name.split(".")[0] in {"torch", "torchvision", "training", "segmenter", "handler", "ts"}:
                 raise ImportError(f"{name} imported by a torch-free module")
             return None
 
@@ -29,7 +29,14 @@ BLOCKER = textwrap.dedent("""
     "modules",
     [
         ["gateway.main", "gateway.admin"],
-        ["roadseg.categories", "roadseg.images", "roadseg.preprocessing", "roadseg.model_config", "roadseg.limits"],
+        [
+            "roadseg.categories",
+            "roadseg.images",
+            "roadseg.preprocessing",
+            "roadseg.model_config",
+            "roadseg.limits",
+            "roadseg.contract",
+        ],
     ],
 )
 def test_imports_without_torch(modules):
@@ -40,6 +47,6 @@ def test_imports_without_torch(modules):
 
 def test_the_blocker_really_blocks():
     result = subprocess.run(
-        [sys.executable, "-c", BLOCKER, "handler.processing"], cwd=REPO_ROOT, capture_output=True, text=True
+        [sys.executable, "-c", BLOCKER, "handler.responses"], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert result.returncode != 0 and "imported by a torch-free module" in result.stderr

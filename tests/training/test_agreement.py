@@ -4,9 +4,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from segmenter.weights import model_from_config
 from tests.archives import constant_model
 from training import agreement
-from training.checkpoints import model_from_config
 
 FIXTURE_CAMVID = Path(__file__).resolve().parents[1] / "fixtures" / "camvid_val"
 

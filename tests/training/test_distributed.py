@@ -12,11 +12,11 @@ import torch
 import torch.multiprocessing as mp
 from torch import nn
 
+from segmenter.weights import load_checkpoint
 from stack.processes import REPO_ROOT, free_port
 from tests.training.helpers import quick_train_argv
 from training import distributed
 from training import evaluate as evaluate_cli
-from training.checkpoints import load_checkpoint
 
 
 def torchrun(*argv: str) -> subprocess.CompletedProcess[str]:

@@ -54,8 +54,8 @@ def test_class_weights_weight_the_ce_term():
 @pytest.mark.parametrize("name", ["ohem_dice", "ce_lovasz", "lovasz"])
 def test_each_new_loss_decreases_when_a_model_trains_on_it(name, camvid_root):
     from roadseg.categories import NUM_CATEGORIES
+    from segmenter.models import build_model
     from training.datasets import build_dataset
-    from training.models import build_model
     from training.presets import EvalPreset
 
     torch.manual_seed(0)

@@ -8,10 +8,10 @@ import torch
 from safetensors.torch import save_file
 
 from roadseg.model_config import ModelConfig
+from segmenter.onnx_model import INPUT_NAME
+from segmenter.weights import model_from_config
 from training import export
-from training.checkpoints import model_from_config
 from training.onnx_export import export_onnx
-from training.onnx_model import INPUT_NAME
 
 FIXTURE_IMAGES = Path(__file__).resolve().parents[1] / "fixtures" / "camvid_val" / "val"
 

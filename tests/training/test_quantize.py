@@ -7,8 +7,8 @@ import torch
 from safetensors.torch import save_file
 
 from roadseg.model_config import ModelConfig
+from segmenter.weights import model_from_config
 from training import quantize
-from training.checkpoints import model_from_config
 
 FIXTURE_CAMVID = Path(__file__).resolve().parents[1] / "fixtures" / "camvid_val"
 

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from roadseg.categories import NUM_CATEGORIES
-from training.models.base import SegmentationModel
+from segmenter.models.base import SegmentationModel
 
 __all__ = ["MODEL_REGISTRY", "SegmentationModel", "build_model", "display_name"]
-from training.models.dilatednet import DilatedNet
-from training.models.unet_mini import UNetMini
-from training.models.vgg16_unet import build_vgg16_unet_net
+from segmenter.models.dilatednet import DilatedNet
+from segmenter.models.unet_mini import UNetMini
+from segmenter.models.vgg16_unet import build_vgg16_unet_net
 
 
 def _unet_mini(num_classes: int, width: float = 1.0) -> SegmentationModel:

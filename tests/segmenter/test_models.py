@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from training.models import MODEL_REGISTRY, build_model
+from segmenter.models import MODEL_REGISTRY, build_model
 
 
 @pytest.mark.parametrize("name", sorted(MODEL_REGISTRY))

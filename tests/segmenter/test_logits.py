@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training import inference
-from training.inference import argmax_ids, category_ids_from_logits, logits_at_size
+import segmenter.logits as logits_module
+from segmenter.logits import argmax_ids, category_ids_from_logits, logits_at_size
 
 
 def smooth_logits(n: int, height: int, width: int, seed: int = 0) -> torch.Tensor:
@@ -39,7 +39,7 @@ def test_only_boundary_pixels_are_interpolated_and_large_masks_go_in_chunks(monk
     logits = torch.zeros(1, 8, 20, 20)
     logits[:, 2, :, :10] = 5.0  # category 2 on the left half,
     logits[:, 7, :, 10:] = 5.0  # 7 on the right: one vertical boundary
-    monkeypatch.setattr(inference, "BOUNDARY_CHUNK", 7)
+    monkeypatch.setattr(logits_module, "BOUNDARY_CHUNK", 7)
     ids = category_ids_from_logits(logits, (200, 200))
     assert torch.equal(ids.long(), logits_at_size(logits, (200, 200)).argmax(1))
     assert set(ids[0, :, :90].unique().tolist()) == {2} and set(ids[0, :, 110:].unique().tolist()) == {7}

@@ -6,18 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
-from handler.processing import (
-    PreparedImage,
-    batches_by_shape,
-    confidence_at_size,
-    mask_png,
-    prepare_image,
-    run_model,
-)
+from roadseg.model_config import ModelConfig
+from segmenter.models import build_model
+from segmenter.onnx_model import OnnxModel
+from segmenter.segmenter import PreparedImage, Segmenter, batches_by_shape, confidence_at_size, prepare_image
 from tests.images import image_bytes
-from training.models import build_model
 from training.onnx_export import export_onnx
-from training.onnx_model import OnnxModel
 from training.quantize import quantize_int8
 
 
@@ -49,16 +43,20 @@ def test_batches_group_equal_shapes_and_skip_refused_items():
     assert batches_by_shape(items) == {(3, 32, 42): [0, 3], (3, 32, 64): [1, 4]}
 
 
-def test_run_model_and_mask_png_return_masks_of_each_input_size():
-    model = build_model("unet_mini", width=0.25).eval()
+CONFIG = ModelConfig("unet_mini", {"width": 0.25}, short_side=32)
+
+
+def test_logits_of_each_item_and_masks_of_each_input_size():
+    segmenter = Segmenter(build_model("unet_mini", width=0.25), CONFIG, precision="fp32")
     sizes = [(64, 48), (33, 61), (64, 48)]
-    items = [prepare_image(image_bytes("png-rgb", w, h), 32, 10**8) for w, h in sizes] + [prepare_image(b"", 32, 10**8)]
-    logits = run_model(model, items, torch.device("cpu"))
+    items = [segmenter.prepare(image_bytes("png-rgb", w, h), 10**8) for w, h in sizes] + [segmenter.prepare(b"")]
+    logits = segmenter.logits(items)
     assert logits[-1] is None
     for item, item_logits, (w, h) in zip(items[:-1], logits[:-1], sizes, strict=True):
-        mask = Image.open(io.BytesIO(mask_png(item_logits, item.size)))
-        assert mask.mode == "L" and mask.size == (w, h)
-        assert np.asarray(mask).max() <= 7
+        assert item_logits.shape[0] == 8 and item.size == (h, w)
+    rgb = np.asarray(Image.open(io.BytesIO(image_bytes("png-rgb", 33, 61))).convert("RGB"))
+    ids = segmenter.segment(rgb)
+    assert ids.shape == (61, 33) and ids.dtype == np.uint8 and ids.max() <= 7
 
 
 FIXTURE_IMAGES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "camvid_val" / "val").glob("*.png"))
@@ -88,10 +86,12 @@ def masks(logits: list[torch.Tensor | None]) -> torch.Tensor:
 )
 def test_each_precision_and_runtime_gives_masks_that_agree_with_fp32(road_model, runtime, precision, min_agreement):
     model, fp32_graph, int8_graph, items = road_model
-    cpu = torch.device("cpu")
-    expected = masks(run_model(model, items, cpu, "fp32"))
+    config = ModelConfig("vgg16_unet", {"width": 0.125}, short_side=96)
+    expected = masks(Segmenter(model, config, precision="fp32").logits(items))
     variant = {"torch": model, "onnx fp32": OnnxModel(fp32_graph), "onnx int8": OnnxModel(int8_graph)}[runtime]
-    logits = run_model(variant, items, cpu, precision)
+    segmenter = Segmenter(variant, config, precision=precision)
+    assert segmenter.runtime == ("torch" if runtime == "torch" else "onnxruntime")
+    logits = segmenter.logits(items)
     assert all(t is not None and t.dtype == torch.float32 for t in logits)
     agreement = (masks(logits) == expected).float().mean().item()
     assert agreement >= min_agreement, agreement
@@ -104,5 +104,3 @@ def test_confidence_is_the_highest_softmax_probability_resized_to_the_image():
     confidence = confidence_at_size(logits, (2, 2))
     assert confidence.dtype == np.uint8 and confidence.tolist() == [[191, 32], [32, 32]]
     assert confidence_at_size(logits, (4, 4)).shape == (4, 4)
-    both = np.asarray(Image.open(io.BytesIO(mask_png(logits, (2, 2), with_confidence=True))))
-    assert both[..., 0].tolist() == [[3, 0], [0, 0]] and both[..., 1].tolist() == confidence.tolist()

@@ -3,9 +3,10 @@ import json
 import pytest
 import torch
 
+from segmenter import precision
+from segmenter.models import build_model
 from tests.training.helpers import quick_train_argv
-from training import precision, train
-from training.models import build_model
+from training import train
 
 
 def test_auto_is_bf16_on_cuda_and_on_cpus_with_bf16_else_fp32():

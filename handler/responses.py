@@ -1,0 +1,19 @@
+"""The handler's answer for one image: a PNG of category ids, with the confidence as a second channel when the
+request asks for it (`roadseg.model_config.OUTPUT_HEADER`), both from the same logits."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from roadseg.images import encode_png
+from segmenter.segmenter import category_ids_at_size, confidence_at_size
+
+
+def mask_png(logits: torch.Tensor, size: tuple[int, int], with_confidence: bool = False) -> bytes:
+    """(C, h, w) logits -> 8-bit PNG of category ids at `size` (height, width); with the confidence as a second
+    (alpha) channel when asked, from the same logits."""
+    ids = category_ids_at_size(logits, size)
+    if not with_confidence:
+        return encode_png(ids)
+    return encode_png(np.stack([ids, confidence_at_size(logits, size)], axis=-1))
