@@ -26,7 +26,7 @@ from PIL import Image
 
 from benchmarks.load import send
 from benchmarks.serving import REPO_ROOT, start_services
-from gateway.video import Mp4Writer
+from gateway.videos.codec import Mp4Writer
 from stack.processes import stop
 
 CAMVID_VAL = REPO_ROOT.parent / "shared" / "data" / "camvid" / "val"

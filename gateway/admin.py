@@ -14,36 +14,17 @@ archives are taken from its model store only.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from gateway.config import Settings
-from gateway.torchserve_keys import keys_from_settings
-
-
-class ManagementClient:
-    def __init__(self, settings: Settings) -> None:
-        self.url = settings.torchserve_management_url.rstrip("/")
-        self.keys = keys_from_settings(settings)
-        self.http = httpx.Client(timeout=httpx.Timeout(300, connect=5))
-
-    def call(self, method: str, path: str, **params: str | int) -> Any:
-        response = self.http.request(
-            method, f"{self.url}{path}", params=params or None, headers=self.keys.header("management")
-        )
-        try:
-            body = response.json()
-        except ValueError:
-            body = response.text
-        if response.status_code >= 400:
-            message = body.get("message", body) if isinstance(body, dict) else body
-            raise SystemExit(f"TorchServe refused {method} {path} ({response.status_code}): {message}")
-        return body
+from gateway.errors import GatewayError
+from gateway.torchserve.management import TorchServeManagement
+from gateway.torchserve.transport import TorchServeHttp
 
 
 def archive_manifest(path: Path) -> dict[str, Any]:
@@ -74,23 +55,36 @@ def get_args_parser() -> argparse.ArgumentParser:
     return p
 
 
+async def run(args: argparse.Namespace, settings: Settings) -> Any:
+    """The command through the gateway's own TorchServe management client (300 s for synchronous calls)."""
+    transport = TorchServeHttp(settings.model_copy(update={"inference_timeout_s": 300.0}))
+    management = TorchServeManagement(transport)
+    try:
+        if args.command == "list":
+            listing = await management.call("GET", "/models", "the model list")
+            return [await management.describe(m["modelName"], "all") for m in listing["models"]]
+        if args.command == "register":
+            result = await management.register(args.archive.name, args.workers)
+            if args.set_default:
+                model = archive_manifest(args.archive)["model"]
+                await management.set_default(model["modelName"], model["modelVersion"])
+            return result
+        if args.command == "scale":
+            return await management.scale(args.name, args.version, args.workers)
+        if args.command == "set-default":
+            await management.set_default(args.name, args.version)
+            return f"{args.name} {args.version} is the default version"
+        return await management.unregister(args.name, args.version)
+    finally:
+        await transport.aclose()
+
+
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> Any:
     args = get_args_parser().parse_args(argv)
-    client = ManagementClient(settings or Settings())
-    if args.command == "list":
-        result = [client.call("GET", f"/models/{m['modelName']}/all") for m in client.call("GET", "/models")["models"]]
-    elif args.command == "register":
-        result = client.call("POST", "/models", url=args.archive.name, initial_workers=args.workers, synchronous="true")
-        if args.set_default:
-            model = archive_manifest(args.archive)["model"]
-            result = client.call("PUT", f"/models/{model['modelName']}/{model['modelVersion']}/set-default")
-    elif args.command == "scale":
-        path = f"/models/{args.name}" + (f"/{args.version}" if args.version else "")
-        result = client.call("PUT", path, min_worker=args.workers, max_worker=args.workers, synchronous="true")
-    elif args.command == "set-default":
-        result = client.call("PUT", f"/models/{args.name}/{args.version}/set-default")
-    else:
-        result = client.call("DELETE", f"/models/{args.name}/{args.version}")
+    try:
+        result = asyncio.run(run(args, settings or Settings()))
+    except GatewayError as error:
+        raise SystemExit(f"TorchServe refused {args.command} ({error.status_code}): {error.message}") from None
     print(json.dumps(result, indent=2) if not isinstance(result, str) else result)
     return result
 

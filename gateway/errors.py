@@ -19,11 +19,14 @@ RETRY_AFTER_S = 1  # seconds: a TorchServe worker restarts in about one, a full 
 
 
 class GatewayError(Exception):
-    """An error answer. A 503 (the model server down, restarting or busy) tells the client when to try again."""
+    """An error answer. A 503 (the model server down, restarting or busy) tells the client when to try again;
+    `retryable`: sending the same request again may succeed (the retry policy's cue, never the client's)."""
 
-    def __init__(self, status_code: int, error: str, message: str, retry_after_s: int | None = None):
+    def __init__(
+        self, status_code: int, error: str, message: str, retry_after_s: int | None = None, retryable: bool = False
+    ):
         super().__init__(message)
-        self.status_code, self.error, self.message = status_code, error, message
+        self.status_code, self.error, self.message, self.retryable = status_code, error, message, retryable
         if retry_after_s is None and status_code == 503:
             retry_after_s = RETRY_AFTER_S
         self.retry_after_s = retry_after_s

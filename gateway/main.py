@@ -13,9 +13,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.admission import AdmissionControl
 from gateway.config import Settings, get_settings
 from gateway.errors import error_response, install_error_handlers
-from gateway.jobs import JobStore
 from gateway.routes import predict, service, videos
-from gateway.torchserve import TorchServeClient
+from gateway.torchserve.server import TorchServeModelServer
+from gateway.uploads import declared_too_large, upload_too_large
+from gateway.videos.store import JobStore
 
 DESCRIPTION = """Road-scene segmentation into the 8 Cityscapes categories
 (void 0, flat 1, construction 2, object 3, nature 4, sky 5, human 6, vehicle 7).
@@ -35,15 +36,10 @@ class RefuseOversizedBodies:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            declared = Headers(scope=scope).get("content-length")
             limit = self.limits.get(scope["path"], self.limit)
-            if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-                response = error_response(
-                    413,
-                    "upload_too_large",
-                    f"the upload is larger than the {limit / 2**20:.0f} MiB limit",
-                    headers={"Connection": "close"},
-                )
+            if declared_too_large(Headers(scope=scope).get("content-length"), limit):
+                refusal = upload_too_large(limit)
+                response = error_response(413, refusal.error, refusal.message, headers={"Connection": "close"})
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -56,19 +52,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Decoding and rendering run in worker threads: no more of them at once than there are cores.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
-        app.state.torchserve = TorchServeClient(settings)
+        app.state.model_server = TorchServeModelServer(settings)
         app.state.jobs = JobStore(
             settings.video_dir,
+            app.state.model_server,
             capacity=settings.video_jobs,
             workers=settings.video_workers,
             frames_in_flight=settings.video_frames_in_flight,
             keep_s=settings.video_results_keep_s,
-            frame_retries=settings.video_frame_retries,
+            frame_retry=settings.frame_retry_policy(),
         )
         app.state.jobs.start()
         yield
         await app.state.jobs.stop()
-        await app.state.torchserve.aclose()
+        await app.state.model_server.aclose()
 
     app = FastAPI(title="roadseg gateway", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

@@ -1,4 +1,4 @@
-"""Turn the category-id mask into the colour and overlay renderings (NumPy + Pillow only)."""
+"""Renderings of a category-id mask as PNGs (colours, overlay), and the ids + confidence of the model's answer."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import io
 import numpy as np
 from PIL import Image
 
-from gateway.errors import GatewayError
+from gateway.model_server import ModelServerFailure, model_server_error
 from roadseg.categories import colorize
 from roadseg.images import encode_png
+from roadseg.masks import overlay
 
 
 def mask_size(mask_png: bytes) -> tuple[int, int]:
@@ -18,18 +19,12 @@ def mask_size(mask_png: bytes) -> tuple[int, int]:
         return image.size
 
 
-def mask_ids(mask_png: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(mask_png)) as image:
-        return np.asarray(image.convert("L"))
-
-
 def mask_and_confidence(mask_png: bytes) -> tuple[np.ndarray, np.ndarray]:
     """(ids, confidence) from the handler's 2-channel PNG (grayscale ids + alpha confidence)."""
     with Image.open(io.BytesIO(mask_png)) as image:
         if image.mode != "LA":
-            raise GatewayError(
-                502,
-                "torchserve_error",
+            raise model_server_error(
+                ModelServerFailure.failed,
                 f"the model server returned no confidence (a {image.mode} mask); its archive may predate it",
             )
         both = np.asarray(image)
@@ -39,12 +34,6 @@ def mask_and_confidence(mask_png: bytes) -> tuple[np.ndarray, np.ndarray]:
 def colour_png(ids: np.ndarray) -> bytes:
     """RGB PNG of (H, W) category ids in the Cityscapes category colours."""
     return encode_png(colorize(ids))
-
-
-def overlay(rgb: np.ndarray, ids: np.ndarray, alpha: float) -> np.ndarray:
-    """The input blended with the category colours; `alpha` is the colours' weight."""
-    blended = (1 - alpha) * rgb.astype(np.float32) + alpha * colorize(ids).astype(np.float32)
-    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
 def overlay_png(rgb: np.ndarray, ids: np.ndarray, alpha: float) -> bytes:

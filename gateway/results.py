@@ -8,6 +8,7 @@ from pycocotools import mask as coco_mask
 from pydantic import BaseModel, Field
 
 from roadseg.categories import CATEGORIES
+from roadseg.masks import category_pixels
 
 
 class CategoryShare(BaseModel):
@@ -43,7 +44,7 @@ class SegmentationRle(SegmentationResult):
 
 
 def category_shares(ids: np.ndarray) -> list[CategoryShare]:
-    counts = np.bincount(ids.ravel(), minlength=len(CATEGORIES))
+    counts = category_pixels(ids)
     return [
         CategoryShare(id=c.id, name=c.name, pixels=int(counts[c.id]), share=float(counts[c.id]) / ids.size)
         for c in CATEGORIES
@@ -52,7 +53,7 @@ def category_shares(ids: np.ndarray) -> list[CategoryShare]:
 
 def category_rles(ids: np.ndarray) -> list[CategoryRle]:
     """COCO RLE of each category present: one binary mask each, encoded by pycocotools."""
-    present = np.flatnonzero(np.bincount(ids.ravel(), minlength=len(CATEGORIES)))
+    present = np.flatnonzero(category_pixels(ids))
     if not len(present):
         return []
     binary = np.asfortranarray(np.stack([ids == c for c in present], axis=-1).astype(np.uint8))

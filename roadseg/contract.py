@@ -7,6 +7,9 @@ Kubernetes manifests, the ACI template and the Dockerfiles repeat them as text, 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 # The model name TorchServe serves every shipped version under.
 MODEL_NAME = "roadseg"
 
@@ -50,3 +53,15 @@ def check_timeouts(gateway_timeout_s: float, server_timeout_s: float) -> None:
 
 
 check_timeouts(GATEWAY_INFERENCE_TIMEOUT_S, TORCHSERVE_RESPONSE_TIMEOUT_S)
+
+
+# TorchServe's token authorization: the key file it writes in its working directory (one key per API; the
+# gateway and the containers' health checks read it) and the JSON names of those APIs in it.
+KEY_FILE_NAME = "key_file.json"
+KEY_FILE_APIS = {"inference": "inference", "management": "management", "api": "API"}
+
+
+def read_key_file(path: str | Path) -> dict[str, str]:
+    """The keys in TorchServe's key file by API (inference, management, api); OSError/ValueError if unreadable."""
+    data = json.loads(Path(path).read_text())
+    return {api: str(data[name]["key"]) for api, name in KEY_FILE_APIS.items() if data.get(name, {}).get("key")}

@@ -1,4 +1,4 @@
-"""Container health check with the standard library only: exit 0 when URL answers 200.
+"""Container health check: exit 0 when URL answers 200 (standard library and the roadseg core only).
 
 python healthcheck.py http://127.0.0.1:8000/health
 python healthcheck.py http://127.0.0.1:8080/ping --key-file /srv/torchserve/key_file.json --kind inference
@@ -7,9 +7,10 @@ python healthcheck.py http://127.0.0.1:8080/ping --key-file /srv/torchserve/key_
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import urllib.request
+
+from roadseg.contract import read_key_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,8 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     request = urllib.request.Request(args.url)
     try:
         if args.key_file:
-            with open(args.key_file) as f:
-                request.add_header("Authorization", f"Bearer {json.load(f)[args.kind]['key']}")
+            request.add_header("Authorization", f"Bearer {read_key_file(args.key_file)[args.kind]}")
         with urllib.request.urlopen(request, timeout=args.timeout) as response:
             return 0 if response.status == 200 else 1
     except Exception as error:

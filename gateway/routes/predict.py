@@ -9,17 +9,17 @@ from pathlib import PurePath
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from gateway.config import Settings
-from gateway.deps import get_app_settings, get_torchserve
+from gateway.deps import ModelServerDep, SettingsDep
 from gateway.errors import GatewayError
-from gateway.rendering import colour_png, mask_and_confidence, mask_ids, mask_size, overlay_png
+from gateway.model_server import ModelServerFailure, Prediction, model_server_error
+from gateway.rendering import colour_png, mask_and_confidence, mask_size, overlay_png
 from gateway.results import SegmentationRle, SegmentationSummary, category_rles, category_shares
 from gateway.routes.params import ModelName, ModelVersion, error_docs
-from gateway.torchserve import Prediction, TorchServeClient
+from gateway.uploads import read_upload
 from roadseg.images import (
     ImageDecodeError,
     ImageTooLargeError,
@@ -30,6 +30,7 @@ from roadseg.images import (
     rgb_array,
     upright_size,
 )
+from roadseg.masks import mask_ids
 
 router = APIRouter(tags=["segmentation"])
 
@@ -57,14 +58,6 @@ PREDICT_ERRORS = {
     "the Retry-After header's seconds.",
     504: "The model server did not answer within the configured timeout.",
 }
-
-
-async def read_upload(file: UploadFile, limit: int) -> bytes:
-    """The upload's bytes; 413 as soon as it exceeds `limit`."""
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise GatewayError(413, "upload_too_large", f"the upload is larger than the {limit / 2**20:.0f} MiB limit")
-    return data
 
 
 def check_image(data: bytes, max_pixels: int, need_pixels: bool) -> tuple[tuple[int, int], np.ndarray | None]:
@@ -110,8 +103,8 @@ async def predict(
             json_schema_extra={"minLength": 1},
         ),
     ],
-    settings: Annotated[Settings, Depends(get_app_settings)],
-    torchserve: Annotated[TorchServeClient, Depends(get_torchserve)],
+    settings: SettingsDep,
+    model_server: ModelServerDep,
     format: Annotated[
         MaskFormat,
         Query(description="raw category ids, color, overlay, confidence (PNGs); json (shares) or rle (COCO RLE)"),
@@ -126,7 +119,7 @@ async def predict(
     else:
         (width, height), rgb = check_image(data, settings.max_pixels, False)  # the header only: no thread hop
     with_confidence = format is MaskFormat.confidence
-    prediction = await torchserve.predict(data, model or settings.model_name, version, with_confidence)
+    prediction = await model_server.predict(data, model or settings.model_name, version, with_confidence)
     ids: np.ndarray | None = None
     confidence: np.ndarray | None = None
     if with_confidence:
@@ -135,9 +128,8 @@ async def predict(
         ids = await run_in_threadpool(mask_ids, prediction.png)
     mask_width, mask_height = mask_size(prediction.png) if ids is None else (ids.shape[1], ids.shape[0])
     if (mask_width, mask_height) != (width, height):
-        raise GatewayError(
-            502,
-            "torchserve_error",
+        raise model_server_error(
+            ModelServerFailure.failed,
             f"the model server returned a {mask_width}x{mask_height} mask for a {width}x{height} image",
         )
     if format in JSON_FORMATS:

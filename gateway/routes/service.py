@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import asdict
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from gateway.config import Settings
-from gateway.deps import get_app_settings, get_torchserve
+from gateway.deps import ModelServerDep, SettingsDep
 from gateway.errors import ErrorBody, GatewayError, error_response
-from gateway.torchserve import TorchServeClient
 from roadseg.categories import CATEGORIES
 
 router = APIRouter(tags=["service"])
@@ -41,6 +39,11 @@ class VersionOut(BaseModel):
     batch_size: int | None
     workers: int
     workers_ready: int
+    details: dict[str, object] = Field(
+        default_factory=dict,
+        description="what the model says of itself: dataset it was trained on, architecture, inference scale, "
+        "runtime and precision",
+    )
 
 
 class ModelOut(BaseModel):
@@ -55,18 +58,14 @@ class ModelOut(BaseModel):
     summary="Gateway up and the default model ready",
     responses={503: {"model": ErrorBody, "description": "TorchServe down, or no worker of the model ready"}},
 )
-async def health(
-    settings: Annotated[Settings, Depends(get_app_settings)],
-    torchserve: Annotated[TorchServeClient, Depends(get_torchserve)],
-) -> Health | JSONResponse:
+async def health(settings: SettingsDep, model_server: ModelServerDep) -> Health | JSONResponse:
     try:
-        description = (await torchserve.describe(settings.model_name))[0]
+        state = await model_server.health(settings.model_name)
     except GatewayError as error:
         return error_response(503, "unavailable", error.message)
-    ready = sum(w.get("status") == "READY" for w in description.get("workers", []))
-    if not ready:
+    if not state.workers_ready:
         return error_response(503, "unavailable", f"model {settings.model_name!r} has no worker ready yet")
-    return Health(status="ok", model=settings.model_name, version=str(description["modelVersion"]), workers_ready=ready)
+    return Health(status="ok", model=settings.model_name, version=state.version, workers_ready=state.workers_ready)
 
 
 @router.get(
@@ -86,8 +85,8 @@ async def categories() -> list[CategoryOut]:
 @router.get(
     "/models",
     response_model=list[ModelOut],
-    summary="Registered models and versions (TorchServe)",
-    responses={503: {"model": ErrorBody, "description": "TorchServe's management API unreachable"}},
+    summary="Registered models and versions, each with what it was trained on",
+    responses={503: {"model": ErrorBody, "description": "The model server's catalogue unreachable"}},
 )
-async def models(torchserve: Annotated[TorchServeClient, Depends(get_torchserve)]) -> list[dict[str, Any]]:
-    return await torchserve.list_models()
+async def models(model_server: ModelServerDep) -> list[ModelOut]:
+    return [ModelOut.model_validate(asdict(entry)) for entry in await model_server.list_models()]

@@ -3,26 +3,24 @@ overlay MP4 and, when asked for, a ZIP of the per-frame masks."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from gateway.config import Settings
-from gateway.deps import get_app_settings, get_jobs, get_torchserve
+from gateway.deps import JobsDep, SettingsDep
 from gateway.errors import GatewayError
-from gateway.jobs import MASKS, VIDEO, Job, JobStatus, JobStore
 from gateway.routes.params import ModelName, ModelVersion, error_docs
-from gateway.torchserve import Prediction, TorchServeClient
-from gateway.video import probe_video
+from gateway.uploads import save_upload
+from gateway.videos.codec import VideoInfo, probe_video
+from gateway.videos.job import Job, JobRequest, JobStatus
+from gateway.videos.store import JobStore
 
 router = APIRouter(tags=["video"])
 JOB_ID = Path(pattern=r"^[0-9a-f]{32}$", description="the id POST /videos returned")
-CHUNK = 1 << 20
 
 
 class VideoJob(BaseModel):
@@ -58,7 +56,7 @@ def describe(job: Job, request: Request) -> VideoJob:
         error=job.error,
         processing_seconds=None if job.seconds is None else round(job.seconds, 2),
         video_url=str(request.url_for("video_result", job_id=job.id)) if done else None,
-        masks_url=str(request.url_for("video_masks", job_id=job.id)) if done and job.with_masks else None,
+        masks_url=str(request.url_for("video_masks", job_id=job.id)) if done and job.request.with_masks else None,
     )
 
 
@@ -71,22 +69,6 @@ VIDEO_ERRORS = {
     422: "Malformed request, e.g. no multipart field named 'file'.",
     503: "Too many videos waiting or being segmented; retry after the Retry-After header's seconds.",
 }
-
-
-async def save_upload(file: UploadFile, target: FilePath, limit: int) -> int:
-    """Copy the upload to `target` in chunks; 413 as soon as it exceeds `limit` bytes."""
-    size = 0
-    with open(target, "wb") as out:
-        while chunk := await file.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise GatewayError(
-                    413, "upload_too_large", f"the video is larger than the {limit / 2**20:.0f} MiB limit"
-                )
-            await run_in_threadpool(out.write, chunk)
-    if size == 0:
-        raise GatewayError(400, "empty_upload", "the uploaded file is empty")
-    return size
 
 
 @router.post(
@@ -102,29 +84,21 @@ async def submit_video(
         UploadFile,
         File(description="the clip: MP4, MOV, AVI or MKV; not empty", json_schema_extra={"minLength": 1}),
     ],
-    settings: Annotated[Settings, Depends(get_app_settings)],
-    torchserve: Annotated[TorchServeClient, Depends(get_torchserve)],
-    jobs: Annotated[JobStore, Depends(get_jobs)],
+    settings: SettingsDep,
+    jobs: JobsDep,
     masks: Annotated[bool, Query(description="also keep every frame's mask (PNG, category ids) in a ZIP")] = False,
     alpha: Annotated[float, Query(ge=0.0, le=1.0, description="weight of the colours in the overlay video")] = 0.5,
     model: ModelName = None,
     version: ModelVersion = None,
 ) -> JSONResponse:
-    job_id, folder = jobs.new_folder()
-    try:
-        await save_upload(file, folder / "input", settings.max_video_bytes)
-        info = await run_in_threadpool(probe_video, folder / "input", settings.max_video_seconds, settings.max_pixels)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    name = model or settings.model_name
 
-    async def predict(frame: bytes) -> Prediction:
-        return await torchserve.predict(frame, name, version)
+    async def fill(folder: FilePath) -> VideoInfo:
+        upload = folder / "input"
+        await save_upload(file, upload, settings.max_video_bytes, "video")
+        return await run_in_threadpool(probe_video, upload, settings.max_video_seconds, settings.max_pixels)
 
-    job = Job(job_id, folder, info, predict, alpha, masks)
-    jobs.submit(job)
-    url = str(request.url_for("video_status", job_id=job_id))
+    job = await jobs.create(JobRequest(model or settings.model_name, version, alpha, masks), fill)
+    url = str(request.url_for("video_status", job_id=job.id))
     return JSONResponse(describe(job, request).model_dump(mode="json"), status_code=202, headers={"Location": url})
 
 
@@ -134,9 +108,7 @@ async def submit_video(
     summary="A video job's progress",
     responses=error_docs(VIDEO_ERRORS, 404),
 )
-async def video_status(
-    request: Request, job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, Depends(get_jobs)]
-) -> VideoJob:
+async def video_status(request: Request, job_id: Annotated[str, JOB_ID], jobs: JobsDep) -> VideoJob:
     return describe(jobs.get(job_id), request)
 
 
@@ -154,9 +126,9 @@ def finished(jobs: JobStore, job_id: str) -> Job:
     summary="The overlay video (H.264 MP4)",
     responses={200: {"content": {"video/mp4": {}}}, **error_docs(VIDEO_ERRORS, 404, 409)},
 )
-async def video_result(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, Depends(get_jobs)]) -> FileResponse:
+async def video_result(job_id: Annotated[str, JOB_ID], jobs: JobsDep) -> FileResponse:
     job = finished(jobs, job_id)
-    return FileResponse(job.folder / VIDEO, media_type="video/mp4", filename=f"{job_id}_overlay.mp4")
+    return FileResponse(job.video, media_type="video/mp4", filename=f"{job_id}_overlay.mp4")
 
 
 @router.get(
@@ -165,11 +137,11 @@ async def video_result(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore,
     summary="Every frame's mask (PNG, pixel = category id) in a ZIP, when the job asked for it",
     responses={200: {"content": {"application/zip": {}}}, **error_docs(VIDEO_ERRORS, 404, 409)},
 )
-async def video_masks(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, Depends(get_jobs)]) -> FileResponse:
+async def video_masks(job_id: Annotated[str, JOB_ID], jobs: JobsDep) -> FileResponse:
     job = finished(jobs, job_id)
-    if not job.with_masks:
+    if not job.request.with_masks:
         raise GatewayError(404, "no_masks", f"video job {job_id} did not ask for masks (POST /videos?masks=true)")
-    return FileResponse(job.folder / MASKS, media_type="application/zip", filename=f"{job_id}_masks.zip")
+    return FileResponse(job.masks, media_type="application/zip", filename=f"{job_id}_masks.zip")
 
 
 @router.delete(
@@ -178,5 +150,5 @@ async def video_masks(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, 
     summary="Stop a video job and delete its files",
     responses=error_docs(VIDEO_ERRORS, 404),
 )
-async def delete_video(job_id: Annotated[str, JOB_ID], jobs: Annotated[JobStore, Depends(get_jobs)]) -> None:
+async def delete_video(job_id: Annotated[str, JOB_ID], jobs: JobsDep) -> None:
     jobs.delete(job_id)

@@ -33,7 +33,7 @@ def post(client):
 @respx.mock
 def test_a_dying_or_restarting_worker_is_retried_until_the_answer_comes(failures, caplog):
     route = respx.post(f"{INFERENCE}/predictions/roadseg").mock(side_effect=[*failures, OK])
-    with caplog.at_level(logging.WARNING, logger="gateway.torchserve"), make_client() as client:
+    with caplog.at_level(logging.WARNING, logger="gateway.retry"), make_client() as client:
         response = post(client)
     assert response.status_code == 200 and response.content == MASK
     assert route.call_count == len(failures) + 1
@@ -47,7 +47,7 @@ def test_retries_stop_after_the_configured_number_and_the_answer_says_when_to_co
         response = post(client)
     assert route.call_count == 3
     assert response.status_code == 503 and response.headers["retry-after"] == "1"
-    assert response.json()["error"] == "torchserve_unavailable"
+    assert response.json()["error"] == "model_server_unavailable"
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_a_request_a_restarted_worker_dropped_is_sent_again_and_a_slow_one_is_wa
 
     respx.post(f"{INFERENCE}/predictions/roadseg").mock(side_effect=model)
     respx.get(f"{MANAGEMENT}/models/roadseg").mock(side_effect=[*looks, *[looks[-1]] * 20])
-    with caplog.at_level(logging.WARNING, logger="gateway.torchserve"), make_client(lost_request_check_s=0.1) as client:
+    with caplog.at_level(logging.WARNING, logger="gateway.retry"), make_client(lost_request_check_s=0.1) as client:
         started = time.monotonic()
         response = post(client)
     assert response.status_code == 200 and response.content == MASK

@@ -41,7 +41,7 @@ def test_expired_key_is_regenerated_with_the_api_key_and_the_request_retried(tmp
     def predict(request):
         if request.headers.get("authorization") != "Bearer new":
             return httpx.Response(400, json=REFUSED)
-        return httpx.Response(200, content=MASK, headers={"content-type": "image/png"})
+        return httpx.Response(200, content=MASK, headers={"content-type": "image/png", "X-Model-Version": "1.0"})
 
     respx.post(f"{INFERENCE}/predictions/roadseg").mock(side_effect=predict)
     token = respx.get(f"{MANAGEMENT}/token", params={"type": "inference"}).mock(side_effect=regenerate)
@@ -65,7 +65,11 @@ def test_expired_key_is_regenerated_with_the_api_key_and_the_request_retried(tmp
         (httpx.Response(400, json=REFUSED), 503, "key was refused"),
         (httpx.Response(200, content=b"{}", headers={"content-type": "application/json"}), 502, "other than a PNG"),
         (
-            httpx.Response(200, content=encode_png(np.ones((5, 5), np.uint8)), headers={"content-type": "image/png"}),
+            httpx.Response(
+                200,
+                content=encode_png(np.ones((5, 5), np.uint8)),
+                headers={"content-type": "image/png", "X-Model-Version": "1.0"},
+            ),
             502,
             "5x5 mask for a 101x77 image",
         ),
@@ -114,36 +118,55 @@ def test_unknown_route_is_json_404():
     assert response.status_code == 404 and response.json()["error"] == "not_found"
 
 
+def mock_catalogue() -> respx.Route:
+    """TorchServe's management API for one model, roadseg, with versions 3.0 (the default) and 2.0; returns the
+    route of the default version's description."""
+    respx.get(f"{MANAGEMENT}/models").mock(
+        return_value=httpx.Response(200, json={"models": [{"modelName": "roadseg"}]})
+    )
+    default = respx.get(f"{MANAGEMENT}/models/roadseg").mock(
+        return_value=httpx.Response(200, json=[{"modelName": "roadseg", "modelVersion": "3.0"}])
+    )
+    versions = [
+        {"modelName": "roadseg", "modelVersion": v, "modelUrl": f"roadseg_v{v}.mar", "batchSize": 4, "workers": []}
+        for v in ("3.0", "2.0")
+    ]
+    respx.get(f"{MANAGEMENT}/models/roadseg/all").mock(return_value=httpx.Response(200, json=versions))
+    for version, dataset in (("3.0", "cityscapes"), ("2.0", "camvid")):
+        metadata = json.dumps({"dataset": dataset, "model": "vgg16_unet"})
+        respx.get(f"{MANAGEMENT}/models/roadseg/{version}", params={"customized": "true"}).mock(
+            return_value=httpx.Response(200, json=[{**versions[0], "customizedMetadata": metadata}])
+        )
+    return default
+
+
 @respx.mock
-def test_default_version_is_cached_for_its_ttl_then_asked_again(monkeypatch):
-    """Archives whose handler names no version: the gateway asks TorchServe's default, at most once per TTL."""
+def test_models_say_what_each_version_was_trained_on_and_the_default_is_cached_for_its_ttl(monkeypatch):
+    default = mock_catalogue()
+    now = [1000.0]
+    monkeypatch.setattr("gateway.torchserve.management.time.monotonic", lambda: now[0])
+    with make_client(version_cache_s=30) as client:
+        first, second = client.get("/models").json(), client.get("/models").json()
+        now[0] += 31
+        client.get("/models")
+    assert first == second
+    [model] = first
+    assert model["name"] == "roadseg" and model["default_version"] == "3.0"
+    found = {v["version"]: (v["is_default"], v["details"]["dataset"]) for v in model["versions"]}
+    assert found == {"3.0": (True, "cityscapes"), "2.0": (False, "camvid")}
+    assert default.call_count == 2  # once for the first two listings, again after the TTL
+
+
+@respx.mock
+def test_an_answer_that_names_no_version_is_the_model_server_s_error():
+    """The handler names the version that answered: a mask without it did not come from this project's handler."""
     respx.post(f"{INFERENCE}/predictions/roadseg").mock(
         return_value=httpx.Response(200, content=MASK, headers={"content-type": "image/png"})
     )
-    describe = respx.get(f"{MANAGEMENT}/models/roadseg").mock(return_value=httpx.Response(200, json=DESCRIBE))
-    now = [1000.0]
-    monkeypatch.setattr("gateway.torchserve.time.monotonic", lambda: now[0])
-    with make_client(version_cache_s=30) as client:
-        first, second = post_image(client), post_image(client)
-        now[0] += 31
-        third = post_image(client)
-    assert [r.headers["x-model-version"] for r in (first, second, third)] == ["1.0"] * 3
-    assert describe.call_count == 2  # once for the first two, again after the TTL
-
-
-@respx.mock
-def test_version_header_is_the_one_torchserve_answered_with_even_when_the_cache_is_stale():
-    """After set-default, TorchServe's answer names the new version; the cached default must not win."""
-    headers = iter([{}, {"x-model-version": "2.0"}])  # an old archive's answer, then one after set-default
-    respx.post(f"{INFERENCE}/predictions/roadseg").mock(
-        side_effect=lambda request: httpx.Response(
-            200, content=MASK, headers={"content-type": "image/png", **next(headers)}
-        )
-    )
-    describe = respx.get(f"{MANAGEMENT}/models/roadseg").mock(return_value=httpx.Response(200, json=DESCRIBE))
-    with make_client(version_cache_s=3600) as client:
-        versions = [post_image(client).headers["x-model-version"] for _ in range(2)]
-    assert versions == ["1.0", "2.0"] and describe.call_count == 1  # the cache said 1.0; TorchServe said 2.0
+    with make_client() as client:
+        response = post_image(client)
+    assert response.status_code == 502 and response.json()["error"] == "model_server_error"
+    assert "which version answered" in response.json()["message"]
 
 
 def test_declared_oversized_body_is_refused_by_the_middleware_before_reading():

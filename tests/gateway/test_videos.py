@@ -13,7 +13,7 @@ import pytest
 import respx
 from PIL import Image
 
-from gateway.jobs import JobStore
+from gateway.videos.store import JobStore
 from roadseg.categories import CATEGORY_PALETTE
 from roadseg.images import encode_png
 from tests.gateway.conftest import INFERENCE, make_client
@@ -86,7 +86,6 @@ def test_frames_whose_worker_died_are_sent_again_and_the_job_completes(tmp_path)
     clip = write_clip(tmp_path / "dashcam.mp4", frames=6)
     route = constant_model(fail_first=5)  # the gateway's own 2 retries, then the job's, for the first frame(s)
     with make_client(video_dir=tmp_path / "jobs", video_frame_retries=5) as client:
-        client.app.state.jobs.retry_delay_s = 0.05
         job = wait_until_finished(client, submit(client, clip).json()["id"])
     assert job["status"] == "done" and job["frames_done"] == 6
     assert route.call_count == 6 + 5

@@ -134,7 +134,7 @@ def test_torchserve_stopped_then_started_again_without_restarting_the_gateway(st
         response = client.post("/predict", files={"file": ("x.png", IMAGE)})
         assert time.monotonic() - started < stack.settings.inference_timeout_s  # no hang
         assert response.status_code == 503 and response.headers["retry-after"] == "1"
-        assert response.json()["error"] == "torchserve_unavailable"
+        assert response.json()["error"] == "model_server_unavailable"
         stack.start_torchserve_again()  # new keys in the key file: the gateway re-reads them
         wait_for(f"{stack.url}/health", 300, stack.gateway)
         response = client.post("/predict", files={"file": ("x.png", IMAGE)})

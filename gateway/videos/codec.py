@@ -93,14 +93,12 @@ class Mp4Writer:
         self.stream.width, self.stream.height = width + width % 2, height + height % 2
         self.stream.pix_fmt = "yuv420p"
         self.stream.options = {"crf": str(crf), "preset": preset}
-        self.frames = 0
 
     def write(self, rgb: np.ndarray) -> None:
         pad = ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0))
         frame = av.VideoFrame.from_ndarray(np.pad(rgb, pad, mode="edge") if any(p[1] for p in pad) else rgb)
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
-        self.frames += 1
 
     def close(self) -> None:
         for packet in self.stream.encode():

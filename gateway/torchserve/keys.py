@@ -1,17 +1,16 @@
-"""TorchServe token authorization: the keys, from its key_file.json or from settings."""
+"""TorchServe token authorization: the keys, from its key_file.json (`roadseg.contract`) or from settings."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from roadseg.contract import KEY_FILE_APIS, read_key_file
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from gateway.config import Settings
-
-KINDS = ("inference", "management", "api")
 
 
 class TorchServeKeys:
@@ -19,7 +18,7 @@ class TorchServeKeys:
 
     def __init__(self, key_file: Path | None = None, **keys: str | None) -> None:
         self.key_file = key_file
-        self._given = {kind: keys.get(kind) for kind in KINDS}
+        self._given = {kind: keys.get(kind) for kind in KEY_FILE_APIS}
         self._keys = dict(self._given)
         self.reload()
 
@@ -27,14 +26,10 @@ class TorchServeKeys:
         if self.key_file is None:
             return
         try:
-            data = json.loads(Path(self.key_file).read_text())
-        except (OSError, ValueError):
+            found = read_key_file(self.key_file)
+        except (OSError, ValueError, TypeError, KeyError):
             return  # TorchServe not started yet, or writing the file: keep what we have
-        self._keys = {
-            "inference": data.get("inference", {}).get("key") or self._given["inference"],
-            "management": data.get("management", {}).get("key") or self._given["management"],
-            "api": data.get("API", {}).get("key") or self._given["api"],
-        }
+        self._keys = {kind: found.get(kind) or self._given[kind] for kind in KEY_FILE_APIS}
 
     def get(self, kind: str) -> str | None:
         return self._keys.get(kind)

@@ -1,0 +1,184 @@
+"""The gateway's video jobs, in memory: capacity reserved when a job is created, one folder per job (the upload,
+the overlay MP4, optionally a ZIP of the masks), workers that run the frame pipeline against the model server,
+and a sweeper that deletes results kept past their time. Jobs do not survive a restart of the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import tempfile
+import time
+import uuid
+import zipfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import numpy as np
+from anyio import to_thread
+
+from gateway.errors import GatewayError
+from gateway.model_server import ModelServer, Prediction
+from gateway.retry import RetryPolicy
+from gateway.videos.codec import Mp4Writer, VideoInfo, rgb_frames
+from gateway.videos.job import Job, JobRequest, JobStatus
+from gateway.videos.pipeline import segmented_frames
+from roadseg.masks import overlay
+
+logger = logging.getLogger("gateway.jobs")
+# Fills a new job's folder with the upload and returns what the clip holds (raises to refuse it).
+Fill = Callable[[Path], Awaitable[VideoInfo]]
+
+
+class JobStore:
+    """At most `capacity` unfinished jobs (reserved atomically at creation), `workers` running at once, each
+    with `frames_in_flight` frames at the model server (each sent under `frame_retry`); results deleted
+    `keep_s` after they are finished."""
+
+    def __init__(
+        self,
+        root: Path,
+        model_server: ModelServer,
+        capacity: int,
+        workers: int,
+        frames_in_flight: int,
+        keep_s: float,
+        frame_retry: RetryPolicy,
+    ):
+        self.root, self.model_server, self.capacity, self.workers = root, model_server, capacity, workers
+        self.frames_in_flight, self.keep_s, self.frame_retry = frames_in_flight, keep_s, frame_retry
+        self.jobs: dict[str, Job] = {}
+        self.reserved = 0  # jobs being created: their uploads are still arriving
+        self.queue: asyncio.Queue[Job] = asyncio.Queue()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.folder = root
+
+    def start(self) -> None:
+        """Run the workers and the sweeper; this gateway's jobs go to a folder of its own under `root`."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix="gateway-", dir=self.root))
+        self.tasks = [asyncio.create_task(self._work()) for _ in range(self.workers)]
+        self.tasks.append(asyncio.create_task(self._sweep_forever()))
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def unfinished(self) -> int:
+        return sum(j.unfinished for j in self.jobs.values())
+
+    async def create(self, request: JobRequest, fill: Fill) -> Job:
+        """A queued job: its place reserved first (503 when `capacity` jobs are waiting, running or being
+        created), then its folder filled by `fill`; if that fails, the place and the folder are given back."""
+        taken = self.unfinished() + self.reserved
+        if taken >= self.capacity:
+            raise GatewayError(503, "busy", f"{taken} videos are waiting or being segmented; try again in a moment")
+        self.reserved += 1
+        job_id = uuid.uuid4().hex
+        folder = self.folder / job_id
+        try:
+            folder.mkdir(parents=True)
+            info = await fill(folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        finally:
+            self.reserved -= 1
+        job = Job(job_id, folder, info, request)
+        self.jobs[job.id] = job
+        self.queue.put_nowait(job)
+        return job
+
+    def get(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise GatewayError(404, "job_not_found", f"no video job {job_id!r} (unknown, or its results expired)")
+        return job
+
+    def delete(self, job_id: str) -> None:
+        job = self.get(job_id)
+        del self.jobs[job_id]
+        if job.status is not JobStatus.running:  # a running job's folder goes when it notices (below)
+            shutil.rmtree(job.folder, ignore_errors=True)
+
+    def sweep(self, now: float | None = None) -> int:
+        """Delete the finished jobs kept longer than `keep_s`; returns how many."""
+        now = time.time() if now is None else now
+        expired = [j for j in self.jobs.values() if j.finished is not None and now - j.finished > self.keep_s]
+        for job in expired:
+            self.jobs.pop(job.id, None)
+            shutil.rmtree(job.folder, ignore_errors=True)
+        return len(expired)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(min(60.0, max(1.0, self.keep_s / 4)))
+            if removed := self.sweep():
+                logger.info("deleted %d expired video job(s)", removed)
+
+    async def _work(self) -> None:
+        while True:
+            job = await self.queue.get()
+            if job.id not in self.jobs:
+                continue  # deleted while it waited
+            job.status, started = JobStatus.running, time.monotonic()
+            try:
+                await self.run(job)
+                job.status = JobStatus.done
+            except GatewayError as error:
+                job.status, job.error = JobStatus.failed, error.message
+            except Exception as error:
+                logger.exception("video job %s failed", job.id)
+                job.status, job.error = JobStatus.failed, f"the video could not be segmented ({type(error).__name__})"
+            job.finished, job.seconds = time.time(), time.monotonic() - started
+            job.input.unlink(missing_ok=True)
+            if job.id not in self.jobs:
+                shutil.rmtree(job.folder, ignore_errors=True)
+            logger.info("video job %s %s: %d frames in %.1f s", job.id, job.status, job.frames_done, job.seconds or 0)
+
+    async def run(self, job: Job) -> None:
+        """Every frame through the pipeline, in order; the overlay MP4 (and the masks' ZIP) written as the
+        answers come back. Stops when the job is deleted."""
+        asked = job.request
+
+        async def predict(frame: bytes) -> Prediction:
+            return await self.model_server.predict(frame, asked.model, asked.version, retry=self.frame_retry)
+
+        frames = rgb_frames(job.input)
+        info = job.info
+        writer = await to_thread.run_sync(Mp4Writer, job.video, info.fps, info.width, info.height)
+        masks = zipfile.ZipFile(job.masks, "w", zipfile.ZIP_STORED) if asked.with_masks else None
+        finished = False
+        try:
+            pipeline = segmented_frames(frames, predict, self.frames_in_flight)
+            async with contextlib.aclosing(pipeline):
+                async for rgb, ids, prediction in pipeline:
+                    await to_thread.run_sync(write_overlay, writer, rgb, ids, asked.alpha)
+                    if masks is not None:
+                        masks.writestr(f"frame_{job.frames_done:06d}.png", prediction.png)
+                    job.model, job.version = prediction.model, prediction.version
+                    job.frames_done += 1
+                    if job.id not in self.jobs:
+                        break
+            await to_thread.run_sync(writer.close)
+            finished = True
+        finally:
+            if not finished:
+                writer.abort()
+            if masks is not None:
+                masks.close()
+            # Cancelled (the gateway stopping) while a worker thread decodes the next frame: that decode ends
+            # on its own, and closing the generator under it would replace the cancellation with a ValueError.
+            with contextlib.suppress(ValueError):
+                frames.close()
+        if job.frames_done == 0:
+            raise GatewayError(415, "unsupported_video", "no frame of the video could be decoded")
+
+
+def write_overlay(writer: Mp4Writer, rgb: np.ndarray, ids: np.ndarray, alpha: float) -> None:
+    writer.write(overlay(rgb, ids, alpha))
