@@ -68,7 +68,6 @@ CS_PILOT = --model vgg16_unet --width 0.5 --dataset cityscapes --data-root $(CIT
 CS_PILOTS = \
 	"from_v2.0_median_freq_256 --init-weights models/vgg16_unet_v2.0.safetensors --class-weights median_freq --short-side 256 --crop 256 512 --limit-train 480" \
 	"scratch_median_freq_256 --class-weights median_freq --short-side 256 --crop 256 512 --limit-train 480" \
-	"from_v2.0_sqrt_median_freq_256 --init-weights models/vgg16_unet_v2.0.safetensors --class-weights sqrt_median_freq --short-side 256 --crop 256 512 --limit-train 480" \
 	"from_v2.0_median_freq_384 --init-weights models/vgg16_unet_v2.0.safetensors --class-weights median_freq --short-side 384 --crop 384 768 --limit-train 216"
 pilots-cityscapes: install
 	for pilot in $(CS_PILOTS); do \

@@ -1,4 +1,4 @@
-# The Streamlit app (talks to the gateway only; no PyTorch, no project package).
+# The Streamlit app (talks to the gateway only; no PyTorch): the app and the torch-free roadseg core it draws with.
 # Build from the repository root: docker build -f docker/streamlit.Dockerfile -t roadseg/streamlit .
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
@@ -7,6 +7,9 @@ RUN python -m venv /opt/venv
 # Every package pinned with its hash (`make locks`): the image built next year has the same ones.
 COPY docker/locks/streamlit.txt /tmp/streamlit.txt
 RUN pip install --require-hashes --no-deps -r /tmp/streamlit.txt
+COPY pyproject.toml ./
+COPY roadseg roadseg
+RUN pip install --no-deps .
 
 FROM python:3.11-slim-bookworm
 RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin roadseg

@@ -1,4 +1,5 @@
 # TorchServe with the roadseg archives (every shipped version) built from the committed weights; CPU-only PyTorch.
+# The core, the runtime (segmenter) and the handler only: no training code or training-only package.
 # Build from the repository root: docker build -f docker/torchserve.Dockerfile -t roadseg/torchserve .
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
@@ -10,7 +11,7 @@ RUN pip install --require-hashes --no-deps -r /tmp/torchserve.txt \
  && pip install --no-deps --index-url https://download.pytorch.org/whl/cpu -r /tmp/torch-cpu.txt
 COPY pyproject.toml ./
 COPY roadseg roadseg
-COPY training training
+COPY segmenter segmenter
 COPY handler handler
 COPY models models
 RUN pip install --no-deps . \

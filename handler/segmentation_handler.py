@@ -49,6 +49,14 @@ class SegmentationHandler(BaseHandler):
             self.max_pixels,
         )
 
+    def describe_handle(self) -> str:
+        """What TorchServe's `GET /models/{name}/{version}?customized=true` shows (the gateway's /models): the
+        model's config, the dataset it was trained on included, and how it runs here."""
+        config = self.segmenter.config
+        return json.dumps(
+            {**config.to_dict(), "runtime": self.segmenter.runtime, "precision": self.segmenter.precision}
+        )
+
     def preprocess(self, data: list[dict[str, Any]]) -> list[PreparedImage]:
         return [self.segmenter.prepare(_request_bytes(row), self.max_pixels) for row in data]
 

@@ -97,11 +97,6 @@ for _index, (_name, _category) in enumerate(CAMVID_CLASSES):
     CAMVID_CLASS_TO_CATEGORY_ID[_index] = _CATEGORY_ID_BY_NAME[_category]
 
 
-def category_ids_from_cityscapes_label_ids(label_ids: np.ndarray) -> np.ndarray:
-    """Map a gtFine labelIds array (uint8) to category ids 0..7."""
-    return np.take(CITYSCAPES_LABEL_ID_TO_CATEGORY_ID, label_ids)
-
-
 def category_ids_from_camvid_classes(class_ids: np.ndarray) -> np.ndarray:
     """Map a SegNet CamVid annotation (0..11) to category ids 0..7."""
     return np.take(CAMVID_CLASS_TO_CATEGORY_ID, class_ids)

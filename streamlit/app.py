@@ -13,18 +13,13 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
-from app_client import GatewayClient, GatewayProblem, Segmentation
-from app_masks import (
-    category_shares,
-    colour_mask,
-    decode_rgb,
-    mask_ids,
-    masks_zip,
-    only_shown,
-    overlay,
-    png_bytes,
-)
+from app_client import Category, GatewayClient, GatewayProblem, ModelInfo, Segmentation, VideoJob
+from app_masks import decode_rgb, masks_zip, only_shown
 from app_settings import AppSettings
+
+from roadseg.categories import colorize
+from roadseg.images import encode_png
+from roadseg.masks import category_shares, mask_ids, overlay
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 SAMPLE_CLIP = SAMPLES / "camvid_0016E5.mp4"
@@ -40,41 +35,51 @@ def gateway(base_url: str, timeout_s: float) -> GatewayClient:
     return GatewayClient(base_url, timeout_s)
 
 
-def service_info(client: GatewayClient) -> tuple[list[dict], list[dict]]:
+def service_info(client: GatewayClient) -> tuple[list[Category], list[ModelInfo]]:
     """Categories and models, fetched once per session (again after a failure, or on "Refresh")."""
     if "service_info" not in st.session_state:
         st.session_state.service_info = (client.categories(), client.models())
-    return st.session_state.service_info
+    info: tuple[list[Category], list[ModelInfo]] = st.session_state.service_info
+    return info
 
 
-def model_choice(models: list[dict]) -> tuple[str | None, str | None]:
+def version_label(name: str, version: str, dataset: str | None, default: bool = False) -> str:
+    """e.g. "roadseg 3.0 (cityscapes, default)": the dataset a version was trained on, when its archive says."""
+    notes = [note for note in (dataset, "default" if default else None) if note]
+    return f"{name} {version}" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def model_choice(models: list[ModelInfo]) -> tuple[str | None, str | None]:
     """Sidebar choice of model/version when the gateway lists more than one; None = the default."""
-    options = [(m["name"], v["version"], v["is_default"]) for m in models for v in m["versions"]]
+    options = [(m.name, v.version, v.is_default, v.dataset) for m in models for v in m.versions]
     if len(options) <= 1:
         if options:
-            st.sidebar.caption(f"Model: **{options[0][0]}** version **{options[0][1]}**")
+            name, version, _, dataset = options[0]
+            st.sidebar.caption(
+                f"Model: **{name}** version **{version}**" + (f", trained on {dataset}" if dataset else "")
+            )
         return None, None
-    labels = [f"{name} {version}" + (" (default)" if default else "") for name, version, default in options]
+    labels = [version_label(n, v, d, default) for n, v, default, d in options]
     default_index = next((i for i, o in enumerate(options) if o[2]), 0)
     index = st.sidebar.selectbox(
         "Model version", range(len(options)), index=default_index, format_func=labels.__getitem__, key="model_version"
     )
-    name, version, _ = options[index]
+    name, version, _, _ = options[index]
     return name, version
 
 
-def legend(categories: list[dict]) -> None:
+def legend(categories: list[Category]) -> None:
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
-        f'background:rgb{tuple(c["color"])};border:1px solid #888"></span>{c["id"]} {c["name"]}</div>'
+        f'background:rgb{tuple(c.color)};border:1px solid #888"></span>{c.id} {c.name}</div>'
         for c in categories
     )
     st.sidebar.markdown("**Categories**" + rows, unsafe_allow_html=True)
 
 
-def shown_categories(categories: list[dict]) -> list[int]:
+def shown_categories(categories: list[Category]) -> list[int]:
     """The sidebar's category toggles: ids of the categories the mask and overlay colour."""
-    names = [c["name"] for c in categories]
+    names = [c.name for c in categories]
     chosen = st.sidebar.multiselect(
         "Categories shown",
         names,
@@ -82,7 +87,7 @@ def shown_categories(categories: list[dict]) -> list[int]:
         key="shown_categories",
         help="the mask and the overlay colour only these; downloads keep every category",
     )
-    return [c["id"] for c in categories if c["name"] in chosen]
+    return [c.id for c in categories if c.name in chosen]
 
 
 def segment_cached(
@@ -96,12 +101,13 @@ def segment_cached(
             cache[key] = client.segment(name, data, model, version, format)
         while len(cache) > CACHED_MASKS:
             cache.pop(next(iter(cache)))  # oldest first (dicts keep insertion order)
-    return cache[key]
+    segmentation: Segmentation = cache[key]
+    return segmentation
 
 
-def shares_chart(shares: dict[str, float], categories: list[dict]) -> alt.Chart:
+def shares_chart(shares: dict[str, float], categories: list[Category]) -> alt.Chart:
     frame = pd.DataFrame({"category": list(shares), "share": list(shares.values())})
-    colours = [f"rgb({r},{g},{b})" for r, g, b in (c["color"] for c in categories)]
+    colours = [f"rgb({r},{g},{b})" for r, g, b in (c.color for c in categories)]
     return (
         alt.Chart(frame)
         .mark_bar()
@@ -115,16 +121,16 @@ def shares_chart(shares: dict[str, float], categories: list[dict]) -> alt.Chart:
 
 
 def rendered(
-    data: bytes, result: Segmentation, categories: list[dict], shown: list[int], opacity: float
+    data: bytes, result: Segmentation, shown: list[int], opacity: float
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray | None]:
     """(original, ids, the mask's colours for the shown categories, the overlay of those or None)."""
     ids = mask_ids(result.mask_png)
-    colours = colour_mask(ids, categories)
+    colours = colorize(ids)
     rgb = decode_rgb(data)
     mask = only_shown(colours, ids, shown, np.zeros_like(colours))
     blended = None
     if rgb is not None and rgb.shape[:2] == ids.shape:
-        blended = only_shown(overlay(rgb, colours, opacity), ids, shown, rgb)
+        blended = only_shown(overlay(rgb, ids, opacity), ids, shown, rgb)
     return rgb, ids, mask, blended
 
 
@@ -132,13 +138,13 @@ def show_result(
     name: str,
     data: bytes,
     result: Segmentation,
-    categories: list[dict],
+    categories: list[Category],
     shown: list[int],
     opacity: float,
     confidence: Segmentation | None = None,
 ) -> None:
-    rgb, ids, mask, blended = rendered(data, result, categories, shown, opacity)
-    colours = colour_mask(ids, categories)
+    rgb, ids, mask, blended = rendered(data, result, shown, opacity)
+    colours = colorize(ids)
     left, middle, right = st.columns(3)
     left.image(
         rgb if rgb is not None else colours, caption="Original" if rgb is not None else "Original (not previewable)"
@@ -158,14 +164,14 @@ def show_result(
     a.metric("Model", result.model)
     b.metric("Version", result.version)
     c.metric("Inference time", f"{result.inference_ms:.0f} ms")
-    st.altair_chart(shares_chart(category_shares(ids, categories), categories), width="stretch")
+    st.altair_chart(shares_chart(category_shares(ids), categories), width="stretch")
     stem = PurePath(name).stem or "image"
     d1, d2 = st.columns(2)
     d1.download_button(
         "Download mask (category ids, PNG)", result.mask_png, f"{stem}_mask.png", "image/png", key="download_raw"
     )
     d2.download_button(
-        "Download colour mask (PNG)", png_bytes(colours), f"{stem}_color.png", "image/png", key="download_color"
+        "Download colour mask (PNG)", encode_png(colours), f"{stem}_color.png", "image/png", key="download_color"
     )
 
 
@@ -183,7 +189,15 @@ def pick_image(keys: tuple[str, str, str]) -> tuple[str, bytes] | None:
     return name, (SAMPLES / name).read_bytes()
 
 
-def single_image(client, categories, shown, model, version, opacity, with_confidence) -> None:
+def single_image(
+    client: GatewayClient,
+    categories: list[Category],
+    shown: list[int],
+    model: str | None,
+    version: str | None,
+    opacity: float,
+    with_confidence: bool,
+) -> None:
     picked = pick_image(("source", "single_upload", "sample"))
     if picked is None:
         return
@@ -197,13 +211,13 @@ def single_image(client, categories, shown, model, version, opacity, with_confid
     show_result(name, data, result, categories, shown, opacity, confidence)
 
 
-def compare_versions(client, categories, models, shown, opacity) -> None:
+def compare_versions(client: GatewayClient, models: list[ModelInfo], shown: list[int], opacity: float) -> None:
     """Two registered versions on one image: side by side, with their shares and times."""
-    options = [(m["name"], v["version"]) for m in models for v in m["versions"]]
+    options = [(m.name, v.version) for m in models for v in m.versions]
     if len(options) < 2:
         st.info("Only one model version is registered: there is nothing to compare yet.")
         return
-    labels = [f"{name} {version}" for name, version in options]
+    labels = [version_label(m.name, v.version, v.dataset) for m in models for v in m.versions]
     chosen = [
         column.selectbox(title, range(len(options)), index=i, format_func=labels.__getitem__, key=f"compare_{i}")
         for i, (column, title) in enumerate(zip(st.columns(2), ("Version A", "Version B"), strict=True))
@@ -213,17 +227,17 @@ def compare_versions(client, categories, models, shown, opacity) -> None:
         return
     name, data = picked
     columns = st.columns(2)
-    shares = {}
+    shares: dict[str, dict[str, float]] = {}
     for column, index in zip(columns, chosen, strict=True):
         try:
             result = segment_cached(client, name, data, *options[index])
         except GatewayProblem as problem:
             st.error(str(problem))
             return
-        _, ids, mask, blended = rendered(data, result, categories, shown, opacity)
+        _, ids, mask, blended = rendered(data, result, shown, opacity)
         column.image(blended if blended is not None else mask, caption=labels[index])
         column.metric(f"{labels[index]}: inference time", f"{result.inference_ms:.0f} ms")
-        shares[labels[index]] = category_shares(ids, categories)
+        shares[labels[index]] = category_shares(ids)
     table = pd.DataFrame(shares).mul(100).round(1)
     if table.shape[1] == 2:
         table["B - A (points)"] = (table.iloc[:, 1] - table.iloc[:, 0]).round(1)
@@ -231,16 +245,16 @@ def compare_versions(client, categories, models, shown, opacity) -> None:
     st.dataframe(table, width="stretch")
 
 
-def batch(client, categories, model, version) -> None:
+def batch(client: GatewayClient, model: str | None, version: str | None) -> None:
     uploads = st.file_uploader("Road images", type=IMAGE_TYPES, accept_multiple_files=True, key="batch_upload")
     if uploads and st.button(f"Segment {len(uploads)} image(s)", key="segment_all"):
         progress = st.progress(0.0, text="Segmenting...")
-        done, failures = [], []
+        done: list[tuple[str, bytes, bytes]] = []
+        failures: list[str] = []
         for index, upload in enumerate(uploads):
             try:
                 result = segment_cached(client, upload.name, upload.getvalue(), model, version)
-                colours = colour_mask(mask_ids(result.mask_png), categories)
-                done.append((upload.name, result.mask_png, png_bytes(colours)))
+                done.append((upload.name, result.mask_png, encode_png(colorize(mask_ids(result.mask_png)))))
             except GatewayProblem as problem:
                 failures.append(str(problem))
             progress.progress((index + 1) / len(uploads), text=f"{index + 1}/{len(uploads)}")
@@ -254,7 +268,7 @@ def batch(client, categories, model, version) -> None:
             st.download_button("Download all masks (ZIP)", archive, "masks.zip", "application/zip", key="download_zip")
 
 
-def video(client, model, version, opacity) -> None:
+def video(client: GatewayClient, model: str | None, version: str | None, opacity: float) -> None:
     """A dashcam clip through the gateway's video jobs: progress while it runs, then play and download."""
     source = st.radio("Clip", ["Upload", "Sample"], horizontal=True, key="video_source")
     if source == "Upload":
@@ -269,36 +283,36 @@ def video(client, model, version, opacity) -> None:
     with_masks = st.checkbox("Also keep every frame's mask (ZIP of PNGs)", key="video_masks")
     if st.button("Segment video", key="segment_video"):
         try:
-            job = client.submit_video(name, data, with_masks, opacity, model, version)
+            submitted = client.submit_video(name, data, with_masks, opacity, model, version)
         except GatewayProblem as problem:
             st.error(str(problem))
             return
-        st.session_state.video_job = {"id": job["id"], "name": name}
+        st.session_state.video_job = {"id": submitted.id, "name": name}
         st.session_state.pop("video_result", None)
     current = st.session_state.get("video_job")
     if current is None:
         return
     result = st.session_state.get("video_result")
-    if result is None or result["job"]["id"] != current["id"]:  # once fetched, reruns show it as it is
-        job = follow_video(client, current["id"])
-        if job is None or job["status"] != "done":
+    if result is None or result["job"].id != current["id"]:  # once fetched, reruns show it as it is
+        followed = follow_video(client, current["id"])
+        if followed is None or followed.status != "done" or followed.video_url is None:
             return
         try:
             result = {
-                "job": job,
-                "video": client.download(job["video_url"], "the overlay video"),
-                "masks": client.download(job["masks_url"], "the masks") if job["masks_url"] else None,
+                "job": followed,
+                "video": client.download(followed.video_url, "the overlay video"),
+                "masks": client.download(followed.masks_url, "the masks") if followed.masks_url else None,
             }
         except GatewayProblem as problem:
             st.error(str(problem))
             return
         st.session_state.video_result = result
-    job = result["job"]
+    job: VideoJob = result["job"]
     st.video(result["video"], format="video/mp4")
     a, b, c = st.columns(3)
-    a.metric("Frames", f"{job['frames_done']} at {job['width']}x{job['height']}")
-    b.metric("Speed", f"{job['frames_done'] / max(job['processing_seconds'] or 0, 1e-9):.1f} frames/s")
-    c.metric("Model", f"{job['model']} {job['version']}")
+    a.metric("Frames", f"{job.frames_done} at {job.width}x{job.height}")
+    b.metric("Speed", f"{job.frames_done / max(job.processing_seconds or 0, 1e-9):.1f} frames/s")
+    c.metric("Model", f"{job.model} {job.version}")
     stem = PurePath(current["name"]).stem or "video"
     d1, d2 = st.columns(2)
     # on_click="ignore": a download does not rerun the page (and redraw the video)
@@ -321,7 +335,7 @@ def video(client, model, version, opacity) -> None:
         )
 
 
-def follow_video(client: GatewayClient, job_id: str) -> dict | None:
+def follow_video(client: GatewayClient, job_id: str) -> VideoJob | None:
     """The job once finished, with a progress bar while it runs; None (and a message) if it cannot be followed."""
     progress = st.progress(0.0, text="Waiting for the video to start...")
     deadline = time.monotonic() + VIDEO_WAIT_S
@@ -333,12 +347,12 @@ def follow_video(client: GatewayClient, job_id: str) -> dict | None:
             st.error(f"{problem} The video job goes on: check again in a moment.")
             st.button("Check again", key="video_check_again")
             return None
-        total = max(job["frames_total"], 1)
-        progress.progress(min(job["frames_done"] / total, 1.0), text=f"{job['frames_done']} / {total} frames")
-        if job["status"] == "failed":
-            st.error(f"The video could not be segmented: {job['error']}")
+        total = max(job.frames_total, 1)
+        progress.progress(min(job.frames_done / total, 1.0), text=f"{job.frames_done} / {total} frames")
+        if job.status == "failed":
+            st.error(f"The video could not be segmented: {job.error}")
             return job
-        if job["status"] == "done":
+        if job.status == "done":
             progress.empty()
             return job
         if time.monotonic() > deadline:
@@ -381,11 +395,11 @@ def main() -> None:
     with single_tab:
         single_image(client, categories, shown, model, version, opacity, with_confidence)
     with batch_tab:
-        batch(client, categories, model, version)
+        batch(client, model, version)
     with video_tab:
         video(client, model, version, opacity)
     with compare_tab:
-        compare_versions(client, categories, models, shown, opacity)
+        compare_versions(client, models, shown, opacity)
 
 
 main()

@@ -3,12 +3,53 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
+from pydantic import BaseModel, Field
 
 
 class GatewayProblem(Exception):
     """Something a person should read: the gateway is down, slow, or refused the file."""
+
+
+class Category(BaseModel):
+    id: int
+    name: str
+    color: tuple[int, int, int]
+
+
+class ModelVersionInfo(BaseModel):
+    version: str
+    is_default: bool
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def dataset(self) -> str | None:
+        """The dataset the version was trained on, as its archive says."""
+        dataset = self.details.get("dataset")
+        return str(dataset) if dataset else None
+
+
+class ModelInfo(BaseModel):
+    name: str
+    default_version: str
+    versions: list[ModelVersionInfo]
+
+
+class VideoJob(BaseModel):
+    id: str
+    status: str
+    frames_done: int
+    frames_total: int
+    width: int
+    height: int
+    model: str | None = None
+    version: str | None = None
+    error: str | None = None
+    processing_seconds: float | None = None
+    video_url: str | None = None
+    masks_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -25,7 +66,7 @@ class GatewayClient:
         self.timeout_s = timeout_s
         self.http = httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout_s, connect=5.0))
 
-    def _call(self, method: str, path: str, what: str, **kwargs) -> httpx.Response:
+    def _call(self, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.TimeoutException:
@@ -47,14 +88,15 @@ class GatewayClient:
             raise GatewayProblem(f"The segmentation service refused {what}: {message}")
         return response
 
-    def health(self) -> dict:
-        return self._call("GET", "/health", "the health check").json()
+    def health(self) -> dict[str, Any]:
+        health: dict[str, Any] = self._call("GET", "/health", "the health check").json()
+        return health
 
-    def categories(self) -> list[dict]:
-        return self._call("GET", "/categories", "the category list").json()
+    def categories(self) -> list[Category]:
+        return [Category.model_validate(c) for c in self._call("GET", "/categories", "the category list").json()]
 
-    def models(self) -> list[dict]:
-        return self._call("GET", "/models", "the model list").json()
+    def models(self) -> list[ModelInfo]:
+        return [ModelInfo.model_validate(m) for m in self._call("GET", "/models", "the model list").json()]
 
     def segment(
         self, filename: str, data: bytes, model: str | None = None, version: str | None = None, format: str = "raw"
@@ -85,15 +127,17 @@ class GatewayClient:
         alpha: float,
         model: str | None = None,
         version: str | None = None,
-    ) -> dict:
+    ) -> VideoJob:
         """Start a video job; the job as the gateway describes it (id, status, frames...)."""
         params = {"masks": str(with_masks).lower(), "alpha": f"{alpha:g}"}
         params |= {k: v for k, v in (("model", model), ("version", version)) if v}
         files = {"file": (filename, data, "application/octet-stream")}
-        return self._call("POST", "/videos", f"'{filename}'", params=params, files=files).json()
+        return VideoJob.model_validate(
+            self._call("POST", "/videos", f"'{filename}'", params=params, files=files).json()
+        )
 
-    def video_job(self, job_id: str) -> dict:
-        return self._call("GET", f"/videos/{job_id}", "the video's progress").json()
+    def video_job(self, job_id: str) -> VideoJob:
+        return VideoJob.model_validate(self._call("GET", f"/videos/{job_id}", "the video's progress").json())
 
     def download(self, url: str, what: str) -> bytes:
         """A result the gateway links to (its path, asked of the configured gateway)."""

@@ -1,4 +1,5 @@
-"""What the page computes from a mask: colours, overlay, category shares, the ZIP of many masks."""
+"""What the page adds to the core's mask helpers (`roadseg.masks`): the image as the browser shows it, only the
+chosen categories, the ZIP of many masks."""
 
 from __future__ import annotations
 
@@ -7,54 +8,21 @@ import zipfile
 from pathlib import PurePath
 
 import numpy as np
-from PIL import Image, ImageOps
+
+from roadseg.images import ImageDecodeError, decode_image
 
 
 def decode_rgb(data: bytes) -> np.ndarray | None:
-    """The image as the page shows it (EXIF applied), or None when the browser side cannot read it."""
+    """The image as the page shows it (EXIF applied), or None when it cannot be read here."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
-    except Exception:
+        return decode_image(data)
+    except ImageDecodeError:
         return None
-
-
-def mask_ids(mask_png: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(mask_png)) as image:
-        return np.asarray(image.convert("L"))
-
-
-def palette(categories: list[dict]) -> np.ndarray:
-    table = np.zeros((256, 3), dtype=np.uint8)
-    for category in categories:
-        table[category["id"]] = category["color"]
-    return table
-
-
-def colour_mask(ids: np.ndarray, categories: list[dict]) -> np.ndarray:
-    return palette(categories)[ids]
-
-
-def overlay(rgb: np.ndarray, colours: np.ndarray, opacity: float) -> np.ndarray:
-    blended = (1 - opacity) * rgb.astype(np.float32) + opacity * colours.astype(np.float32)
-    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
 def only_shown(rgb: np.ndarray, ids: np.ndarray, shown_ids: list[int], background: np.ndarray) -> np.ndarray:
     """`rgb` where the category is one of `shown_ids`, `background` (same shape) elsewhere."""
     return np.where(np.isin(ids, shown_ids)[..., None], rgb, background)
-
-
-def category_shares(ids: np.ndarray, categories: list[dict]) -> dict[str, float]:
-    """Share of the image's pixels in each category, in category order."""
-    counts = np.bincount(ids.ravel(), minlength=256)
-    return {c["name"]: float(counts[c["id"]]) / ids.size for c in categories}
-
-
-def png_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def masks_zip(results: list[tuple[str, bytes, bytes]]) -> bytes:

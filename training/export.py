@@ -2,7 +2,8 @@
 
     python -m training.export --checkpoint runs/vgg16_unet_w0.5/best.pt --output models/vgg16_unet
 
-    python -m training.export --onnx --checkpoint models/vgg16_unet_v2.0.safetensors --output /tmp/vgg16_unet_v2.0
+    python -m training.export --onnx --checkpoint models/vgg16_unet_v2.0.safetensors --output /tmp/vgg16_unet_v2.0 \
+        --check-images ../shared/data/camvid/val
 
 Writes OUTPUT.safetensors (no optimiser state, no history) and OUTPUT.json (registry name, builder
 kwargs, inference scale, dataset, best epoch and its validation figures). With --onnx: OUTPUT.onnx
@@ -24,8 +25,6 @@ from segmenter.models import display_name
 from segmenter.weights import cast_floating, load_checkpoint, load_model, model_from_config
 from training.onnx_export import MIN_MASK_AGREEMENT, export_onnx, onnx_agreement
 
-FIXTURE_IMAGES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "camvid_val" / "val"
-
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,13 +40,14 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--check-images",
         type=Path,
-        default=FIXTURE_IMAGES,
-        help="folder of real road images for the ONNX check (default: the committed CamVid val fixtures)",
+        help="folder of real road images for the ONNX check (required with --onnx), e.g. a dataset's val images",
     )
     return p
 
 
 def main(args: argparse.Namespace) -> tuple[Path, Path]:
+    if args.onnx and args.check_images is None:
+        raise SystemExit("--onnx needs --check-images: a folder of real road images to check the graph on")
     if args.onnx:
         return write_onnx(args)
     checkpoint = load_checkpoint(args.checkpoint)

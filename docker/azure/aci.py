@@ -26,6 +26,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,7 @@ class AzureSettings:
     torchserve_keys: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_env(cls, env: dict[str, str] = os.environ) -> AzureSettings:
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> AzureSettings:
         missing = [name for name in ("AZ_RESOURCE_GROUP", "AZ_REGISTRY", "AZ_DNS_PREFIX") if not env.get(name)]
         if missing:
             raise SystemExit(f"set {', '.join(missing)} (see: python docker/azure/aci.py --help)")
@@ -371,7 +372,7 @@ def smoke(gateway_url: str, app_url: str, sample: Path) -> list[str]:
     return failures
 
 
-def main(argv: list[str] | None = None, env: dict[str, str] = os.environ) -> int:
+def main(argv: list[str] | None = None, env: Mapping[str, str] = os.environ) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
         "command",

@@ -47,3 +47,15 @@ def test_dockerfile_installs_its_lock_with_required_hashes(image):
     installs = re.findall(r"pip install ([^&\n\\]*)", text)
     for args in installs:  # nothing is installed from a bare name: only the locks and the project itself
         assert "-r /tmp/" in args or args.strip() == "--no-deps .", args
+
+
+def test_the_torchserve_image_installs_no_training_only_package():
+    """What the training extra pins beyond the runtime and serving ones is in the TorchServe lock only where a
+    runtime package needs it (uv's `# via` names who asked), never because of training."""
+    text = (DOCKER / "locks" / "torchserve.txt").read_text()
+    names = lambda extras: {lock.requirement_name(line) for line in lock.requirements(extras)}
+    training_only = names(["training"]) - names(["serving"])
+    assert training_only >= {"matplotlib", "onnx", "onnxscript"}
+    for name in training_only:
+        block = re.search(rf"(?ms)^{re.escape(name)}==.*?(?=^[A-Za-z0-9]|\Z)", text)
+        assert block is None or "-r pyproject-extras.in" not in block[0], f"{name} is installed for training"

@@ -32,6 +32,13 @@ def test_initialize_reads_scale_and_model_from_the_archive(handler_and_context):
     )
 
 
+def test_describe_says_what_the_model_was_trained_on_and_how_it_runs(handler_and_context):
+    handler, _ = handler_and_context
+    described = json.loads(handler.describe_handle())
+    assert described["dataset"] == "fixture" and described["model"] == "unet_mini" and described["version"] == "3.1"
+    assert described["runtime"] == "torch" and described["precision"] in ("fp32", "bf16")
+
+
 def test_a_batch_with_one_bad_image_refuses_only_that_request(handler_and_context):
     handler, (model_dir, manifest) = handler_and_context
     context = torchserve_context(model_dir, manifest, 3)

@@ -46,6 +46,7 @@ TWO_VERSIONS = [
                 "batch_size": 4,
                 "workers": 1,
                 "workers_ready": 1,
+                "details": {"dataset": "cityscapes", "model": "vgg16_unet"},
             }
         ],
     }
@@ -150,7 +151,7 @@ def test_version_can_be_chosen_when_several_are_registered(gateway):
     gateway.get("/models").respond(json=TWO_VERSIONS)
     app = run_app()
     choice = app.selectbox(key="model_version")
-    assert choice.options == ["roadseg 1.0 (default)", "roadseg 2.0"]
+    assert choice.options == ["roadseg 1.0 (default)", "roadseg 2.0 (cityscapes)"]
     choice.set_value(1)
     app.radio(key="source").set_value("Sample").run()
     assert [m.value for m in app.metric][1] == "2.0"
@@ -165,7 +166,8 @@ def test_refresh_fetches_the_model_list_again(gateway):
     app.run()
     assert not app.selectbox  # still this session's list
     app.button(key="refresh_models").click().run()
-    assert not app.exception and app.selectbox(key="model_version").options == ["roadseg 1.0 (default)", "roadseg 2.0"]
+    options = app.selectbox(key="model_version").options
+    assert not app.exception and options == ["roadseg 1.0 (default)", "roadseg 2.0 (cityscapes)"]
     assert calls(gateway) == ["GET /categories", "GET /models", "GET /categories", "GET /models"]
 
 
@@ -211,9 +213,12 @@ def test_compare_tab_shows_two_versions_side_by_side_with_shares_and_times(gatew
     app.radio(key="compare_source").set_value("Sample").run()
     assert not app.exception and not app.error
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["roadseg 1.0: inference time"] == "42 ms" and metrics["roadseg 2.0: inference time"] == "42 ms"
+    assert (
+        metrics["roadseg 1.0: inference time"] == "42 ms"
+        and metrics["roadseg 2.0 (cityscapes): inference time"] == "42 ms"
+    )
     table = app.dataframe[0].value
-    assert table.loc["sky", "roadseg 1.0"] == 50.0 and table.loc["sky", "roadseg 2.0"] == 0.0
+    assert table.loc["sky", "roadseg 1.0"] == 50.0 and table.loc["sky", "roadseg 2.0 (cityscapes)"] == 0.0
     assert table.loc["flat", "B - A (points)"] == 50.0
     versions = [c.request.url.params.get("version") for c in gateway.calls if c.request.url.path == "/predict"]
     assert versions == ["1.0", "2.0"]

@@ -2,23 +2,9 @@ import io
 import zipfile
 
 import numpy as np
-from app_masks import category_shares, colour_mask, masks_zip, only_shown, overlay
+from app_masks import decode_rgb, masks_zip, only_shown
 from app_settings import AppSettings
 from PIL import Image
-
-CATEGORIES = [{"id": 0, "name": "void", "color": [0, 0, 0]}, {"id": 5, "name": "sky", "color": [70, 130, 180]}]
-
-
-def test_shares_and_colours():
-    ids = np.array([[5, 5, 0, 0]], np.uint8)
-    assert category_shares(ids, CATEGORIES) == {"void": 0.5, "sky": 0.5}
-    assert colour_mask(ids, CATEGORIES)[0, 0].tolist() == [70, 130, 180]
-
-
-def test_overlay_opacity():
-    rgb = np.full((1, 1, 3), 100, np.uint8)
-    colours = np.full((1, 1, 3), 200, np.uint8)
-    assert overlay(rgb, colours, 0.25)[0, 0, 0] == 125
 
 
 def test_zip_holds_both_masks_per_image_with_unique_names():
@@ -43,3 +29,10 @@ def test_only_shown_keeps_the_chosen_categories_and_the_background_elsewhere():
     shown = only_shown(coloured, ids, [1, 7], background)
     assert shown[..., 0].tolist() == [[200, 0], [200, 200]]
     assert only_shown(coloured, ids, [], background).max() == 0
+
+
+def test_decode_rgb_gives_none_for_what_cannot_be_shown():
+    png = io.BytesIO()
+    Image.new("RGBA", (3, 2), (10, 20, 30, 255)).save(png, format="PNG")
+    assert decode_rgb(png.getvalue()).shape == (2, 3, 3)
+    assert decode_rgb(b"not an image") is None

@@ -1,0 +1,112 @@
+"""The deployment files repeat the cross-process facts of `roadseg.contract` as text: each must agree with it."""
+
+import re
+
+import pytest
+import yaml
+
+from gateway.config import Settings
+from handler.archive import ServingOptions
+from roadseg import contract
+from tests.docker.conftest import DOCKER, REPO_ROOT, load_script
+from tests.docker.test_aci import ENV
+
+aci = load_script(DOCKER / "azure" / "aci.py", "docker_aci_contract")
+
+PORTS = {
+    "TORCHSERVE_INFERENCE": contract.TORCHSERVE_INFERENCE_PORT,
+    "TORCHSERVE_MANAGEMENT": contract.TORCHSERVE_MANAGEMENT_PORT,
+    "TORCHSERVE_METRICS": contract.TORCHSERVE_METRICS_PORT,
+    "GATEWAY": contract.GATEWAY_PORT,
+    "APP": contract.APP_PORT,
+}
+# Settings that name an address, and the port they must use.
+ADDRESSES = {
+    "inference_address": contract.TORCHSERVE_INFERENCE_PORT,
+    "management_address": contract.TORCHSERVE_MANAGEMENT_PORT,
+    "metrics_address": contract.TORCHSERVE_METRICS_PORT,
+    "TS_INFERENCE_ADDRESS": contract.TORCHSERVE_INFERENCE_PORT,
+    "TS_MANAGEMENT_ADDRESS": contract.TORCHSERVE_MANAGEMENT_PORT,
+    "TS_METRICS_ADDRESS": contract.TORCHSERVE_METRICS_PORT,
+    "GATEWAY_TORCHSERVE_INFERENCE_URL": contract.TORCHSERVE_INFERENCE_PORT,
+    "GATEWAY_TORCHSERVE_MANAGEMENT_URL": contract.TORCHSERVE_MANAGEMENT_PORT,
+    "API_URL": contract.GATEWAY_PORT,
+}
+
+
+def deployment_texts() -> dict[str, str]:
+    files = [
+        REPO_ROOT / "config.properties",
+        DOCKER / "docker-compose.yml",
+        *sorted((DOCKER / "kubernetes").glob("*.yaml")),
+        *sorted(DOCKER.glob("*.Dockerfile")),
+    ]
+    texts = {str(path.relative_to(REPO_ROOT)): path.read_text() for path in files}
+    texts["docker/azure (rendered)"] = aci.render_group(aci.AzureSettings.from_env(ENV))
+    return texts
+
+
+TEXTS = deployment_texts()
+
+
+@pytest.mark.parametrize("name", sorted(TEXTS))
+def test_every_address_uses_its_contract_port(name):
+    text = TEXTS[name]
+    found = 0
+    for key, port in ADDRESSES.items():
+        for match in re.finditer(rf"{key}\W[^\n]*?://[^:/\s\"]+:(\d+)", text):
+            found += 1
+            assert int(match[1]) == port, f"{name}: {key} uses port {match[1]}, the contract says {port}"
+    if "kustomization" not in name and "namespace" not in name:
+        assert found or "URL" not in text, f"{name}: no address recognised"
+
+
+@pytest.mark.parametrize("name", sorted(TEXTS))
+def test_every_port_named_in_a_file_is_a_contract_port(name):
+    text = TEXTS[name]
+    patterns = [
+        r"://[^:/\s\"]+:(\d+)",  # URLs
+        r"(?:containerPort|port|targetPort):\s*(\d+)",  # Kubernetes, ACI
+        r"EXPOSE ([\d ]+)",  # Dockerfiles
+        r"\"(\d+):\d+\"",  # compose's published ports
+        r"--port[\", ]+(\d+)",  # uvicorn, streamlit
+    ]
+    ports = {int(p) for pattern in patterns for match in re.findall(pattern, text) for p in match.split()}
+    assert ports <= set(PORTS.values()), f"{name}: ports {sorted(ports - set(PORTS.values()))} are not the contract's"
+
+
+def test_torchserve_configuration_agrees_with_the_contract():
+    properties = dict(
+        line.split("=", 1) for line in TEXTS["config.properties"].splitlines() if "=" in line and line[0] != "#"
+    )
+    assert int(properties["default_response_timeout"]) == contract.TORCHSERVE_RESPONSE_TIMEOUT_S
+    assert {entry.split("=")[0] for entry in properties["load_models"].split(",")} == {contract.MODEL_NAME}
+    options = ServingOptions()
+    assert options.batch_size == contract.TORCHSERVE_BATCH_SIZE
+    assert options.response_timeout_s == contract.TORCHSERVE_RESPONSE_TIMEOUT_S
+    assert f"responseTimeout: {contract.TORCHSERVE_RESPONSE_TIMEOUT_S}" in options.yaml()
+    torchserve_cmd = TEXTS["docker/torchserve.Dockerfile"].split("CMD", 1)[1]
+    assert f"{contract.MODEL_NAME}=" in torchserve_cmd
+
+
+def test_the_gateway_gives_up_before_the_model_server_and_refuses_settings_that_would_not():
+    """The response-timeout ordering is checked where it can be broken: the gateway's settings refuse it."""
+    settings = Settings()
+    assert (
+        settings.inference_timeout_s < settings.model_server_response_timeout_s == ServingOptions().response_timeout_s
+    )
+    with pytest.raises(ValueError, match="must be shorter than the model server's response timeout"):
+        Settings(inference_timeout_s=60, model_server_response_timeout_s=60)
+    ingress = yaml.safe_load(TEXTS["docker/kubernetes/ingress.yaml"])["metadata"]["annotations"]
+    assert int(ingress["nginx.ingress.kubernetes.io/proxy-read-timeout"]) > contract.GATEWAY_INFERENCE_TIMEOUT_S
+
+
+def test_video_results_are_kept_as_long_as_clients_stay_with_their_replica():
+    assert Settings().video_results_keep_s == contract.VIDEO_RESULTS_KEEP_S
+    assert Settings().video_frames_in_flight == contract.TORCHSERVE_BATCH_SIZE
+    ingress = yaml.safe_load(TEXTS["docker/kubernetes/ingress.yaml"])["metadata"]["annotations"]
+    assert int(ingress["nginx.ingress.kubernetes.io/session-cookie-max-age"]) == contract.VIDEO_RESULTS_KEEP_S
+    service = next(
+        doc for doc in yaml.safe_load_all(TEXTS["docker/kubernetes/serving.yaml"]) if doc and doc["kind"] == "Service"
+    )
+    assert service["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"] == contract.VIDEO_RESULTS_KEEP_S
