@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageDraw
 
+from roadseg.contract import APP_PORT, GATEWAY_PORT
 from stack.processes import CHROMIUM, CHROMIUM_ARGS
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
@@ -97,8 +98,8 @@ def tab_screenshot(app_url: str, tab: str, button: str | None, ready: str, name:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--gateway", default="http://127.0.0.1:8000")
-    p.add_argument("--app", default="http://127.0.0.1:8501")
+    p.add_argument("--gateway", default=f"http://127.0.0.1:{GATEWAY_PORT}")
+    p.add_argument("--app", default=f"http://127.0.0.1:{APP_PORT}")
     p.add_argument("--image", type=Path, required=True, help="a CamVid val image")
     p.add_argument("--sample", default="", help="the app sample to show (default: the first)")
     args = p.parse_args()

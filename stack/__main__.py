@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from handler.archive import ensure_archives, torchserve_models
+from roadseg.contract import APP_PORT, GATEWAY_PORT
 from stack.processes import (
     REPO_ROOT,
     PortTakenError,
@@ -33,8 +34,8 @@ from stack.processes import (
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--gateway-port", type=int, default=8000, help="gateway port")
-    p.add_argument("--app-port", type=int, default=8501, help="Streamlit app port")
+    p.add_argument("--gateway-port", type=int, default=GATEWAY_PORT, help="gateway port")
+    p.add_argument("--app-port", type=int, default=APP_PORT, help="Streamlit app port")
     p.add_argument("--host", default="127.0.0.1", help="address the gateway and the app bind to")
     p.add_argument(
         "--torchserve-ports",

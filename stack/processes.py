@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from roadseg import contract
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # Debian's Chromium (scripts/ensure_chromium.sh), which drives the app in the browser test and for the
@@ -37,11 +39,11 @@ class TorchServePorts:
     """TorchServe's loopback ports. TorchServe 0.12 always opens its two gRPC ports as well (it has no
     switch to turn them off), so a second instance beside `make run` needs all five moved."""
 
-    inference: int = 8080
-    management: int = 8081
-    metrics: int = 8082
-    grpc_inference: int = 7070
-    grpc_management: int = 7071
+    inference: int = contract.TORCHSERVE_INFERENCE_PORT
+    management: int = contract.TORCHSERVE_MANAGEMENT_PORT
+    metrics: int = contract.TORCHSERVE_METRICS_PORT
+    grpc_inference: int = contract.TORCHSERVE_GRPC_INFERENCE_PORT
+    grpc_management: int = contract.TORCHSERVE_GRPC_MANAGEMENT_PORT
 
     def url(self, kind: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{getattr(self, kind)}"
