@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium run lint test test-fast locks train-v1 train-default pilots pilots-cityscapes compare quantize agreement bench bench-video load audit clean
+.PHONY: install java chromium run lint test test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare quantize agreement bench bench-video load audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,6 +78,51 @@ pilots-cityscapes: install
 	$(BIN)/python -m training.compare --runs $(RUNS)/cityscapes-pilots/* --per-category --latency-runs 0 \
 		--output docs/model/v3.0/pilots
 
+# Version 3.0, the default: the design's VGG16 U-Net (width 0.5) on Cityscapes train, from 2.0's weights (the pilots'
+# choice), at short side 256. About 50 min per epoch on a 2-core AVX2 CPU: the run spans sessions, with last.pt
+# written every 10 min; `make train-v3` again resumes it after its last step.
+V3_RUN = $(RUNS)/vgg16_unet_v3.0
+V3_EPOCHS ?= 10
+V3_RECIPE = --init-weights models/vgg16_unet_v2.0.safetensors --class-weights median_freq --short-side 256 --crop 256 512
+train-v3: install
+	$(BIN)/python -m training.train --model vgg16_unet --width 0.5 --dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
+		--epochs $(V3_EPOCHS) --patience $(V3_EPOCHS) --batch-size 8 --lr 1e-3 --warmup-epochs 0.3 --loss ce_lovasz \
+		--cache-images --compile --precision auto $(V3_RECIPE) --output $(V3_RUN) \
+		$(if $(wildcard $(V3_RUN)/last.pt),--resume $(V3_RUN)/last.pt)
+
+# Ship the best epoch: fp16 weights + config in models/, then its figures: the Cityscapes val cities (7 categories,
+# void ignored, at the labels' size) and CamVid val as the cross-dataset check.
+export-v3: install
+	$(BIN)/python -m training.export --checkpoint $(V3_RUN)/best.pt --output models/vgg16_unet_v3.0
+	cp $(V3_RUN)/history.csv docs/model/v3.0/history.csv
+evaluate-v3: install
+	$(BIN)/python -m training.evaluate --checkpoint models/vgg16_unet_v3.0.safetensors --dataset cityscapes \
+		--data-root $(CITYSCAPES_ROOT) --loss ce_lovasz --json docs/model/v3.0/val_metrics.json
+	$(BIN)/python -m training.evaluate --checkpoint models/vgg16_unet_v3.0.safetensors --dataset camvid \
+		--data-root $(CAMVID_ROOT) --loss ce_lovasz --json docs/model/v3.0/camvid_val_metrics.json
+	$(BIN)/python -m training.evaluate --checkpoint models/vgg16_unet_v2.0.safetensors --dataset cityscapes \
+		--data-root $(CITYSCAPES_ROOT) --loss ce_lovasz --json docs/model/v2.0/cityscapes_val_metrics.json
+
+# Version 3.0 as INT8 for ONNX Runtime (calibrated on Cityscapes train, checked on the val cities), and how far
+# each runtime strays from fp32 there.
+quantize-v3: install
+	$(BIN)/python -m training.quantize --weights models/vgg16_unet_v3.0.safetensors --dataset cityscapes \
+		--data-root $(CITYSCAPES_ROOT) --output models/vgg16_unet_v3.0.int8.onnx
+agreement-v3: install
+	$(BIN)/python -m training.agreement --weights models/vgg16_unet_v3.0.safetensors --dataset cityscapes \
+		--data-root $(CITYSCAPES_ROOT) --precision bf16 --onnx models/vgg16_unet_v3.0.int8.onnx \
+		--json docs/model/v3.0/runtime_agreement.json
+
+# The original study's comparison on Cityscapes: U-Net Mini, VGG16 U-Net and DilatedNet (width 0.25), each
+# given the same wall-clock training time on this CPU (epochs sized from each model's measured step time).
+COMPARE_BUDGET_MINUTES ?= 40
+compare-cityscapes: install
+	$(BIN)/python -m training.compare --train --models unet_mini vgg16_unet dilatednet --width 0.25 \
+		--dataset cityscapes --data-root $(CITYSCAPES_ROOT) --budget-minutes $(COMPARE_BUDGET_MINUTES) \
+		--batch-size 8 --short-side 256 --crop 256 512 --loss ce_lovasz --class-weights median_freq \
+		--precision auto --compile --per-category --latency-size 512 1024 \
+		--runs-dir $(RUNS)/compare-cityscapes --output docs/comparison
+
 # Version 1.0 (from scratch; see MODEL_CARD.md), then version 2.0, the default: 1.0 fine-tuned with the
 # small-category recipe. Run directories live outside the work tree; an interrupted run resumes from last.pt.
 train-v1: install
@@ -94,7 +139,7 @@ compare: install
 	$(BIN)/python -m training.compare --train --models unet_mini vgg16_unet dilatednet --width 0.25 \
 		--dataset camvid --data-root $(CAMVID_ROOT) --epochs 20 --batch-size 8 --crop 256 320 \
 		--loss ce_lovasz --class-weights median_freq --precision auto --per-category \
-		--runs-dir $(RUNS)/compare --output docs/comparison
+		--runs-dir $(RUNS)/compare --output docs/comparison_camvid
 
 # The default version as INT8 for ONNX Runtime (calibrated on CamVid train, checked on val; fails past 0.01 mIoU).
 quantize: install

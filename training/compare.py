@@ -24,13 +24,14 @@ import matplotlib.pyplot as plt
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from segmenter.models import MODEL_REGISTRY, display_name
-from segmenter.precision import PRECISIONS
+from segmenter.models import MODEL_REGISTRY, build_model, display_name
+from segmenter.precision import PRECISIONS, autocast, memory_format, prepare_model, resolve_precision
 from segmenter.weights import load_model
 from training import train
 from training.class_weights import CLASS_WEIGHTINGS
-from training.datasets import DATASETS
-from training.losses import LOSS_DISPLAY_NAMES, LOSSES
+from training.datasets import DATASETS, build_dataset
+from training.losses import LOSS_DISPLAY_NAMES, LOSSES, build_loss
+from training.presets import DATASET_SCALES
 
 SEED_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
 | --- | --- | --- | --- | --- | --- |
@@ -63,6 +64,14 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=sorted(DATASETS), help="dataset (with --train)")
     p.add_argument("--data-root", type=Path, help="dataset root (with --train)")
     p.add_argument("--epochs", type=int, default=20, help="epoch budget per model (with --train)")
+    p.add_argument(
+        "--budget-minutes",
+        type=float,
+        help="instead of --epochs: the same wall-clock training time for every model (with --train); each model's "
+        "epochs (or share of one epoch) come from its step time measured here first",
+    )
+    p.add_argument("--short-side", type=int, help="training and inference scale (with --train; default: per dataset)")
+    p.add_argument("--compile", action="store_true", help="train through torch.compile (with --train)")
     p.add_argument("--width", type=float, default=1.0, help="channel multiplier for every model (with --train)")
     p.add_argument("--loss", default="ce_dice", choices=sorted(LOSSES), help="loss for every model (with --train)")
     p.add_argument(
@@ -100,6 +109,13 @@ def train_runs(args: argparse.Namespace) -> list[Path]:
     runs = []
     for name in args.models:
         run_dir = args.runs_dir / name
+        if (run_dir / "summary.json").exists():
+            print(f"{run_dir} is finished: kept")  # a comparison interrupted between models goes on
+            runs.append(run_dir)
+            continue
+        epochs, limit_train = args.epochs, args.limit_train
+        if args.budget_minutes:
+            epochs, limit_train = epochs_within_budget(args, name)
         argv = [
             "--model",
             name,
@@ -110,7 +126,7 @@ def train_runs(args: argparse.Namespace) -> list[Path]:
             "--data-root",
             str(args.data_root),
             "--epochs",
-            str(args.epochs),
+            str(epochs),
             "--loss",
             args.loss,
             "--batch-size",
@@ -124,11 +140,67 @@ def train_runs(args: argparse.Namespace) -> list[Path]:
             "--cache-images",
         ]
         argv += ["--crop", *map(str, args.crop)] if args.crop else []
-        argv += ["--limit-train", str(args.limit_train)] if args.limit_train else []
+        argv += ["--limit-train", str(limit_train)] if limit_train else []
+        argv += ["--budget-minutes", str(args.budget_minutes)] if args.budget_minutes else []
+        argv += ["--short-side", str(args.short_side)] if args.short_side else []
+        argv += ["--compile"] if args.compile else []
+        if (run_dir / "last.pt").exists():
+            argv += ["--resume", str(run_dir / "last.pt")]
         argv += ["--limit-val", str(args.limit_val)] if args.limit_val else []
         train.main(train.get_args_parser().parse_args(argv))
         runs.append(run_dir)
     return runs
+
+
+def epochs_within_budget(args: argparse.Namespace, name: str) -> tuple[int, int | None]:
+    """(epochs, training images or None for all) that fill --budget-minutes for model `name`, from the median
+    of a few timed training steps here (the loss, batch, crop and precision of the run; data loading aside)."""
+    crop: tuple[int, int] = (args.crop[0], args.crop[1]) if args.crop else DATASET_SCALES[args.dataset].crop
+    images = args.limit_train or len(build_dataset(args.dataset, args.data_root, "train"))
+    steps_per_epoch = max(1, images // args.batch_size)
+    step_s = training_step_seconds(name, args.width, args.batch_size, crop, args.loss, args.precision, args.compile)
+    epoch_s = step_s * steps_per_epoch
+    budget_s = args.budget_minutes * 60
+    epochs = int(budget_s / epoch_s + 1e-9)  # 1.2 / 0.4 is 2.999... in floating point
+    limit = None if epochs >= 1 else max(args.batch_size, int(images * budget_s / epoch_s))
+    print(
+        f"{name}: {step_s:.2f} s per step of {args.batch_size} x {crop[0]}x{crop[1]}, {epoch_s / 60:.1f} min per "
+        f"epoch: {f'{epochs} epochs' if epochs else f'1 epoch of {limit} images'} in {args.budget_minutes:g} min"
+    )
+    return max(1, epochs), limit
+
+
+def training_step_seconds(
+    name: str,
+    width: float,
+    batch: int,
+    crop: tuple[int, int],
+    loss: str,
+    precision: str,
+    compiled: bool,
+    steps: int = 3,
+) -> float:
+    """Median seconds of forward + loss + backward + AdamW on random data, after two untimed steps."""
+    device = torch.device("cpu")
+    resolved = resolve_precision(precision, device)
+    model = build_model(name, width=width)
+    prepare_model(model, resolved).train()
+    forward = torch.compile(model) if compiled else model
+    optimizer = torch.optim.AdamW(model.parameters())
+    loss_fn = build_loss(loss)
+    images = torch.randn(batch, 3, *crop).contiguous(memory_format=memory_format(resolved))
+    masks = torch.randint(0, model.num_classes, (batch, crop[0], crop[1]))
+    times = []
+    for step in range(2 + steps):
+        started = time.perf_counter()
+        with autocast(device, resolved):
+            value = loss_fn(forward(images).float(), masks)
+        optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        optimizer.step()
+        if step >= 2:
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
 
 
 def measure_cost(model: torch.nn.Module, size: tuple[int, int], runs: int) -> dict:
@@ -185,8 +257,18 @@ def budget_line(runs: list[Path]) -> str:
         return ""
     recorded_by_all = set.intersection(*(set(b) for b in budgets))  # older runs record fewer keys
     budgets = [{k: v for k, v in b.items() if k in recorded_by_all} for b in budgets]
+    if "minutes" in recorded_by_all:  # a wall-clock budget: the epochs differ by design
+        budgets = [{k: v for k, v in b.items() if k != "epochs"} for b in budgets]
     if any(b != budgets[0] for b in budgets):
         return "Budget: the runs were NOT trained under one budget: " + "; ".join(map(str, budgets)) + "\n\n"
+    minutes = {b.get("minutes") for b in budgets}
+    if len(minutes) == 1 and None not in minutes:
+        b = budgets[0]
+        return (
+            f"Budget (every model): {b['minutes']:g} minutes of training on this CPU, each model's epochs sized "
+            f"from its own measured step time (the Best/run column), batch {b['batch_size']}, crops "
+            f"{b['crop'][0]}x{b['crop'][1]} at short side {b['short_side']}, {b.get('precision', 'fp32')}.\n\n"
+        )
     b = budgets[0]
     return (
         f"Budget (every model): at most {b['epochs']} epochs (early stopping patience {b['patience']}), batch "

@@ -90,6 +90,11 @@ def get_args_parser() -> argparse.ArgumentParser:
         type=int,
         help="use only N training images, spread evenly over the sorted split (every city; pilots, smoke runs)",
     )
+    p.add_argument(
+        "--budget-minutes",
+        type=float,
+        help="the wall-clock training budget this run was sized to (recorded in summary.json; training.compare)",
+    )
     p.add_argument("--limit-val", type=int, help="use only the first N validation images (smoke runs)")
     p.add_argument("--workers", type=int, default=2, help="data-loading worker processes")
     p.add_argument(
@@ -507,6 +512,7 @@ def run_summary(
             "patience": args.patience,
             "precision": precision,
             "init_weights": Path(args.init_weights).name if args.init_weights else None,
+            **({"minutes": args.budget_minutes} if args.budget_minutes else {}),
         },
         "best_epoch": best["epoch"],
         "epochs_run": len(history),

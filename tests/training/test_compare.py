@@ -66,3 +66,30 @@ def test_per_category_table_of_pilots(camvid_root, tmp_path):
     table = output.with_suffix(".md").read_text()
     assert "| Class weights | flat IoU | construction IoU | object IoU |" in table and "Seed's table" not in table
     assert ", starting from" not in table and "from scratch" in table  # the shared budget is stated
+
+
+def test_a_wall_clock_budget_gives_each_model_the_epochs_its_step_time_allows(camvid_root, tmp_path, monkeypatch):
+    """8 fixture images at batch 2: 4 steps an epoch. At 0.1 s a step, 1.2 s buy 3 epochs; at 1 s a step, a
+    quarter of one epoch (2 images)."""
+    import json
+
+    step_seconds = {"unet_mini": 0.1, "dilatednet": 1.0}
+    monkeypatch.setattr(compare, "training_step_seconds", lambda name, *args, **kwargs: step_seconds[name])
+    argv = [
+        *("--train", "--models", "unet_mini", "dilatednet", "--width", "0.25", "--dataset", "camvid"),
+        *("--data-root", str(camvid_root), "--budget-minutes", "0.02", "--batch-size", "2", "--crop", "48", "64"),
+        *("--short-side", "48", "--runs-dir", str(tmp_path / "runs"), "--output", str(tmp_path / "table")),
+        *("--latency-runs", "0", "--latency-size", "48", "64", "--precision", "fp32"),
+    ]
+    compare.main(compare.get_args_parser().parse_args(argv))
+    summaries = {m: json.loads((tmp_path / "runs" / m / "summary.json").read_text()) for m in step_seconds}
+    assert summaries["unet_mini"]["epochs_run"] == 3 and summaries["dilatednet"]["epochs_run"] == 1
+    history = json.loads((tmp_path / "runs" / "dilatednet" / "history.json").read_text())
+    assert history[0]["train_steps"] == 1  # 2 images
+    assert all(s["budget"]["minutes"] == 0.02 for s in summaries.values())
+    assert "Budget (every model): 0.02 minutes of training on this CPU" in (tmp_path / "table.md").read_text()
+
+
+def test_training_step_seconds_times_a_real_step():
+    seconds = compare.training_step_seconds("unet_mini", 0.25, 2, (32, 48), "ce_lovasz", "fp32", False, steps=2)
+    assert 0 < seconds < 10
