@@ -1,6 +1,6 @@
 import json
 
-from gateway.torchserve_keys import TorchServeKeys, is_key_refusal
+from gateway.torchserve.keys import TorchServeKeys, is_key_refusal
 
 
 def test_keys_come_from_the_key_file_and_follow_its_changes(tmp_path):
