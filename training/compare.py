@@ -39,6 +39,7 @@ SEED_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
 | VGG16 U-Net | combined | 0.412 | 0.607 | 0.713 | 153.6 |
 | DilatedNet | categorical CE | 0.799 | 0.391 | 0.503 | 138.1 |"""
 
+EXTRA_TITLES = {"class_weighting": "Class weights", "start": "Start", "crop": "Crop"}
 COLUMNS = [
     "model",
     "loss",
@@ -229,6 +230,10 @@ def row_for_run(run_dir: Path, size: tuple[int, int], latency_runs: int, per_cat
     model, _ = load_model(run_dir / "best.pt")
     extra = {}
     if per_category:
+        budget = summary.get("budget", {})
+        if "init_weights" in budget:  # the recipe's other knobs, for pilots that vary them
+            extra["start"] = budget["init_weights"] or "scratch"
+            extra["crop"] = "x".join(map(str, budget["crop"]))
         extra["class_weighting"] = summary.get("class_weighting", "none")
         extra.update({name: _round(iou) for name, iou in summary["per_category_iou"].items() if name != "void"})
     return {
@@ -296,7 +301,7 @@ def write_table(rows: list[dict], output: Path, size: tuple[int, int], budget: s
     titles = [
         "Model",
         "Loss",
-        *(("Class weights" if c == "class_weighting" else f"{c} IoU") for c in extra),
+        *(EXTRA_TITLES.get(c, f"{c} IoU") for c in extra),
         "Val loss",
         "IoU",
         "Dice",

@@ -92,8 +92,7 @@ async def submit_video(
     version: ModelVersion = None,
 ) -> JSONResponse:
 
-    async def fill(folder: FilePath) -> VideoInfo:
-        upload = folder / "input"
+    async def fill(upload: FilePath) -> VideoInfo:
         await save_upload(file, upload, settings.max_video_bytes, "video")
         return await run_in_threadpool(probe_video, upload, settings.max_video_seconds, settings.max_pixels)
 

@@ -22,12 +22,12 @@ from gateway.errors import GatewayError
 from gateway.model_server import ModelServer, Prediction
 from gateway.retry import RetryPolicy
 from gateway.videos.codec import Mp4Writer, VideoInfo, rgb_frames
-from gateway.videos.job import Job, JobRequest, JobStatus
+from gateway.videos.job import INPUT, Job, JobRequest, JobStatus
 from gateway.videos.pipeline import segmented_frames
 from roadseg.masks import overlay
 
 logger = logging.getLogger("gateway.jobs")
-# Fills a new job's folder with the upload and returns what the clip holds (raises to refuse it).
+# Writes the upload to the path it is given (the new job's input) and returns what the clip holds (raises to refuse).
 Fill = Callable[[Path], Awaitable[VideoInfo]]
 
 
@@ -74,7 +74,7 @@ class JobStore:
 
     async def create(self, request: JobRequest, fill: Fill) -> Job:
         """A queued job: its place reserved first (503 when `capacity` jobs are waiting, running or being
-        created), then its folder filled by `fill`; if that fails, the place and the folder are given back."""
+        created), then its input written by `fill`; if that fails, the place and the folder are given back."""
         taken = self.unfinished() + self.reserved
         if taken >= self.capacity:
             raise GatewayError(503, "busy", f"{taken} videos are waiting or being segmented; try again in a moment")
@@ -83,7 +83,7 @@ class JobStore:
         folder = self.folder / job_id
         try:
             folder.mkdir(parents=True)
-            info = await fill(folder)
+            info = await fill(folder / INPUT)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise

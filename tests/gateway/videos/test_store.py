@@ -50,8 +50,8 @@ def test_a_second_upload_while_the_first_still_arrives_is_refused(tmp_path):
 def test_a_refused_upload_gives_its_place_and_folder_back(tmp_path):
     jobs = store(tmp_path, capacity=1)
 
-    async def refused_fill(folder):
-        (folder / "input").write_bytes(b"not a video")
+    async def refused_fill(upload):
+        upload.write_bytes(b"not a video")
         raise GatewayError(415, "unsupported_video", "not a video")
 
     async def fill(folder):
