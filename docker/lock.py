@@ -5,7 +5,8 @@
 pyproject.toml's extras are the one source of pins; this resolves them, with every transitive package, for
 the images' Python (3.11, Linux x86_64). PyTorch comes from its CPU index in the TorchServe image, which
 this machine cannot reach: torch and torchvision (and the CUDA packages only the PyPI build needs) are left
-out of torchserve.txt and pinned by exact version in torch-cpu.txt instead.
+out of torchserve.txt and pinned by exact version in torch-cpu.txt instead (and in torch-pypi.txt, for a
+builder that takes PyPI's build: the TorchServe Dockerfile's TORCH_INDEX_URL and TORCH_LOCK).
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def main() -> None:
                 "# PyTorch's CPU wheels (https://download.pytorch.org/whl/cpu), pinned by version: `make locks`\n"
                 + "\n".join(cpu)
                 + "\n"
+            )
+            pypi = [line for line in lines if requirement_name(line) in CPU_WHEELS]
+            (LOCKS / "torch-pypi.txt").write_text(
+                "# PyTorch from PyPI (its CUDA build; the CUDA libraries come as its dependencies), pinned by "
+                "version: `make locks`\n" + "\n".join(pypi) + "\n"
             )
         compile_lock(lines, LOCKS / f"{image}.txt", exclude)
         print(f"wrote {LOCKS / f'{image}.txt'}" + (f" (without {', '.join(sorted(exclude))})" if exclude else ""))

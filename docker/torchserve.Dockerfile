@@ -5,10 +5,19 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 RUN python -m venv /opt/venv
-# Every package pinned with its hash (`make locks`), then PyTorch's CPU wheels (torch-cpu.txt: exact versions).
-COPY docker/locks/torchserve.txt docker/locks/torch-cpu.txt /tmp/
+# Where PyTorch's wheels come from. Default: PyTorch's CPU index and the +cpu pins (torch-cpu.txt), no CUDA.
+# A builder that cannot reach it (behind a mirror, or these machines) takes PyPI's build, which carries CUDA:
+#   --build-arg TORCH_INDEX_URL=https://pypi.org/simple --build-arg TORCH_LOCK=torch-pypi.txt
+# (about 4 GB more in the image: docs/DEPLOY.md).
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ARG TORCH_LOCK=torch-cpu.txt
+# Every package pinned with its hash (`make locks`), then PyTorch (exact versions; its CUDA libraries, if any,
+# come as its own dependencies).
+COPY docker/locks/torchserve.txt /tmp/torchserve.txt
+COPY docker/locks/${TORCH_LOCK} /tmp/torch.txt
 RUN pip install --require-hashes --no-deps -r /tmp/torchserve.txt \
- && pip install --no-deps --index-url https://download.pytorch.org/whl/cpu -r /tmp/torch-cpu.txt
+ && pip install --index-url "${TORCH_INDEX_URL}" -r /tmp/torch.txt \
+ && find /opt/venv -name __pycache__ -prune -exec rm -rf {} +
 COPY pyproject.toml ./
 COPY roadseg roadseg
 COPY segmenter segmenter

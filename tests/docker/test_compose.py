@@ -1,3 +1,7 @@
+import shutil
+import subprocess
+
+import pytest
 import yaml
 
 from tests.docker.conftest import DOCKER, REPO_ROOT
@@ -40,3 +44,35 @@ def test_start_order_follows_health_and_everything_restarts_with_limits():
         assert service["restart"] == "unless-stopped"
         limits = service["deploy"]["resources"]["limits"]
         assert float(limits["cpus"]) > 0 and limits["memory"].endswith("g")
+
+
+# What Compose v1 (docker-compose 1.29, the original deployment's command) accepts at the top level; v2 accepts
+# these too (and `name`, `include`, which v1 refuses).
+COMPOSE_V1_TOP_LEVEL = {"version", "services", "networks", "volumes", "secrets", "configs"}
+
+
+def test_the_file_uses_only_what_both_compose_versions_accept():
+    assert {key for key in COMPOSE if not key.startswith("x-")} <= COMPOSE_V1_TOP_LEVEL
+
+
+COMPOSE_COMMANDS = {"v1": ["docker-compose"], "v2": ["docker", "compose"]}
+
+
+def installed(command: list[str]) -> bool:
+    if not shutil.which(command[0]):
+        return False
+    return subprocess.run([*command, "version"], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("version", sorted(COMPOSE_COMMANDS))
+def test_each_installed_compose_accepts_the_file(version):
+    command = COMPOSE_COMMANDS[version]
+    if not installed(command):
+        pytest.skip(f"Compose {version} ({' '.join(command)}) is not installed here")
+    result = subprocess.run(
+        [*command, "-p", "roadseg", "-f", str(DOCKER / "docker-compose.yml"), "config", "-q"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 0, result.stderr

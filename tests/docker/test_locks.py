@@ -59,3 +59,15 @@ def test_the_torchserve_image_installs_no_training_only_package():
     for name in training_only:
         block = re.search(rf"(?ms)^{re.escape(name)}==.*?(?=^[A-Za-z0-9]|\Z)", text)
         assert block is None or "-r pyproject-extras.in" not in block[0], f"{name} is installed for training"
+
+
+def test_both_torch_sources_pin_the_project_s_versions():
+    """torch-cpu.txt (PyTorch's CPU index, +cpu) and torch-pypi.txt (PyPI's build): the Dockerfile's TORCH_LOCK."""
+    pins = {lock.requirement_name(line): line.split("==")[1] for line in lock.requirements(["runtime"])}
+    for name, suffix in (("torch-cpu.txt", "+cpu"), ("torch-pypi.txt", "")):
+        lines = [line for line in (DOCKER / "locks" / name).read_text().splitlines() if not line.startswith("#")]
+        assert lines == [f"{wheel}=={pins[wheel]}{suffix}" for wheel in lock.CPU_WHEELS], name
+    dockerfile = (DOCKER / "torchserve.Dockerfile").read_text()
+    assert (
+        "ARG TORCH_LOCK=torch-cpu.txt" in dockerfile and "COPY docker/locks/${TORCH_LOCK} /tmp/torch.txt" in dockerfile
+    )
