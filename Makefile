@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium run lint test test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare quantize agreement bench bench-video load audit clean
+.PHONY: install java chromium run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare quantize agreement bench bench-video load audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ test: lint java chromium
 # The inner loop: no TorchServe, gateway or browser processes (tests marked `integration`).
 test-fast: lint
 	$(BIN)/python -m pytest -m "not integration"
+
+# The three images built and run with Docker Compose, end to end (needs a Docker engine:
+# ../shared/tools/docker-engine.sh start, then export the DOCKER_HOST it prints). Not part of `make test`.
+# TORCH_FROM=pypi where PyTorch's CPU index cannot be reached (a larger TorchServe image: docs/DEPLOY.md).
+TORCH_FROM ?= cpu-index
+compose-smoke: install chromium
+	$(BIN)/python scripts/compose_smoke.py --torch-from $(TORCH_FROM) --json docs/compose_smoke.json
 
 # Re-resolve docker/locks/*.txt (with hashes) from pyproject.toml's pins; needs PyPI.
 locks: install
