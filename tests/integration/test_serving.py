@@ -115,6 +115,9 @@ def test_models_lists_both_versions_and_version_routes(stack):
         versions = {v["version"]: v for v in models[0]["versions"]}
         assert set(versions) == {"1.0", "2.0"} and versions["1.0"]["is_default"]
         assert versions["2.0"]["batch_size"] == 4 and versions["2.0"]["workers_ready"] == 1
+        # What each archive's handler says of its model, through TorchServe's customized describe.
+        assert versions["1.0"]["details"]["dataset"] == "fixture" and versions["1.0"]["details"]["runtime"] == "torch"
+        assert versions["2.0"]["details"]["runtime"] == "onnxruntime" and versions["2.0"]["details"]["version"] == "2.0"
         data = image_bytes("png-rgb", 40, 30)
         for version, category in (("1.0", V1_CATEGORY), ("2.0", V2_CATEGORY)):
             response = client.post(f"/predict?version={version}", files={"file": ("x.png", data)})
