@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from torch import nn
+
 from roadseg.categories import NUM_CATEGORIES
 from segmenter.models.base import SegmentationModel
 
-__all__ = ["MODEL_REGISTRY", "SegmentationModel", "build_model", "display_name"]
+__all__ = ["MODEL_REGISTRY", "REALTIME_MODELS", "SegmentationModel", "build_model", "display_name"]
 from segmenter.models.dilatednet import DilatedNet
+from segmenter.models.realtime import LRASPPMobileNetV3, deeplabv3plus
 from segmenter.models.unet_mini import UNetMini
 from segmenter.models.vgg16_unet import build_vgg16_unet_net
 
@@ -29,12 +32,37 @@ def _dilatednet(num_classes: int, width: float = 1.0) -> SegmentationModel:
     return SegmentationModel(net, size_divisor=8, num_classes=num_classes)
 
 
+def _smp(build: Callable[..., nn.Module], encoder: str) -> Callable[..., SegmentationModel]:
+    def builder(num_classes: int, width: float = 1.0) -> SegmentationModel:
+        return SegmentationModel(build(num_classes, encoder, width), size_divisor=32, num_classes=num_classes)
+
+    return builder
+
+
+def _lraspp_mobilenet_v3(num_classes: int, width: float = 1.0) -> SegmentationModel:
+    return SegmentationModel(LRASPPMobileNetV3(num_classes, width), size_divisor=32, num_classes=num_classes)
+
+
+# Real-time candidates: architecture_encoder (smp's encoder names), none pretrained.
+REALTIME_MODELS: dict[str, Callable[..., SegmentationModel]] = {
+    "deeplabv3plus_mobilenet_v2": _smp(deeplabv3plus, "mobilenet_v2"),
+    "deeplabv3plus_resnet18": _smp(deeplabv3plus, "resnet18"),
+    "lraspp_mobilenet_v3": _lraspp_mobilenet_v3,
+}
 MODEL_REGISTRY: dict[str, Callable[..., SegmentationModel]] = {
     "unet_mini": _unet_mini,
     "vgg16_unet": _vgg16_unet,
     "dilatednet": _dilatednet,
+    **REALTIME_MODELS,
 }
-DISPLAY_NAMES = {"unet_mini": "U-Net Mini", "vgg16_unet": "VGG16 U-Net", "dilatednet": "DilatedNet"}
+DISPLAY_NAMES = {
+    "unet_mini": "U-Net Mini",
+    "vgg16_unet": "VGG16 U-Net",
+    "dilatednet": "DilatedNet",
+    "deeplabv3plus_mobilenet_v2": "DeepLabV3+ (MobileNetV2)",
+    "deeplabv3plus_resnet18": "DeepLabV3+ (ResNet-18)",
+    "lraspp_mobilenet_v3": "LR-ASPP (MobileNetV3-Large)",
+}
 
 
 def build_model(name: str, num_classes: int = NUM_CATEGORIES, **kwargs: Any) -> SegmentationModel:

@@ -60,3 +60,19 @@ def test_export_cli_writes_onnx_and_its_check_on_real_images(random_model, tmp_p
     check = json.loads(report.read_text())
     assert check["images"] == 6 and check["mask_agreement"] >= 0.999 and check["max_abs_logit_diff"] < 1e-3
     assert check["config"]["model"] == "vgg16_unet"
+
+
+@pytest.mark.parametrize("name", ["deeplabv3plus_mobilenet_v2", "deeplabv3plus_resnet18", "lraspp_mobilenet_v3"])
+def test_each_real_time_candidate_exports_to_onnx_with_the_same_logits_at_odd_sizes(name, tmp_path):
+    torch.manual_seed(0)
+    config = ModelConfig(name, {"width": 0.5}, 64, "fixture")
+    model = model_from_config(config).eval()
+    path = export_onnx(model, tmp_path / f"{name}.onnx", config.short_side)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for shape in [(1, 3, 64, 96), (2, 3, 77, 101)]:
+        x = torch.randn(*shape)
+        with torch.inference_mode():
+            expected = model(x).numpy()
+        logits = session.run(None, {INPUT_NAME: x.numpy()})[0]
+        assert logits.shape == (shape[0], 8, *shape[2:])
+        assert (logits.argmax(1) == expected.argmax(1)).mean() > 0.999, name

@@ -1,0 +1,36 @@
+"""Light, real-time candidates from well-kept libraries, none with pretrained weights (none can be fetched here):
+DeepLabV3+ (one of the original study's "perspectives") from segmentation_models_pytorch on light encoders, and
+torchvision's LR-ASPP on MobileNetV3-Large (Howard et al. 2019, designed for on-device segmentation)."""
+
+from __future__ import annotations
+
+import segmentation_models_pytorch as smp
+import torch
+from torch import nn
+from torchvision.models.segmentation import lraspp_mobilenet_v3_large
+
+
+def deeplabv3plus(num_classes: int, encoder: str, width: float = 1.0) -> smp.DeepLabV3Plus:
+    """DeepLabV3+ (output stride 16, separable ASPP); `width` scales the decoder's 256 channels."""
+    return smp.DeepLabV3Plus(
+        encoder_name=encoder, encoder_weights=None, decoder_channels=max(16, round(256 * width)), classes=num_classes
+    )
+
+
+class LRASPPMobileNetV3(nn.Module):
+    """torchvision's LR-ASPP MobileNetV3-Large, returning logits (torchvision returns a dict); `width` scales the
+    head's 128 inner channels. `encoder` is the MobileNetV3 backbone (the wrapper's encoder weights go there)."""
+
+    def __init__(self, num_classes: int, width: float = 1.0):
+        super().__init__()
+        self.model = lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=num_classes)
+        if width != 1.0:
+            head = self.model.classifier
+            inter = max(16, round(128 * width))
+            low, high = head.low_classifier.in_channels, head.cbr[0].in_channels
+            self.model.classifier = type(head)(low, high, num_classes, inter)
+        self.encoder = self.model.backbone
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = self.model(images)["out"]
+        return logits
