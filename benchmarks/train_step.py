@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import time
 
 import torch
 
 from segmenter.models import build_model
-from segmenter.precision import autocast, cpu_has_bf16, resolve_precision
+from segmenter.precision import cpu_has_bf16, resolve_precision
+from training.step_timing import training_step_seconds
 
 VARIANTS = {  # name: (autocast precision, memory format, torch.compile)
     "fp32": ("fp32", torch.contiguous_format, False),
@@ -42,23 +41,18 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def step_seconds(args: argparse.Namespace, precision: str, layout: torch.memory_format, compiled: bool) -> float:
     torch.manual_seed(0)
-    model = build_model(args.model, width=args.width).to(memory_format=layout).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    forward = torch.compile(model) if compiled else model  # inductor: compiled on the first (untimed) steps
-    images = torch.randn(args.batch_size, 3, *args.crop).contiguous(memory_format=layout)
-    masks = torch.randint(0, model.num_classes, (args.batch_size, *args.crop))
-    device = torch.device("cpu")
-    times = []
-    for i in range(args.warmup + args.steps):
-        started = time.perf_counter()
-        with autocast(device, precision):
-            loss = torch.nn.functional.cross_entropy(forward(images).float(), masks)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if i >= args.warmup:
-            times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    model = build_model(args.model, width=args.width)
+    return training_step_seconds(
+        model,
+        torch.nn.CrossEntropyLoss(),
+        args.batch_size,
+        args.crop,
+        precision,
+        layout,
+        compiled,
+        args.steps,
+        args.warmup,
+    )
 
 
 def main(args: argparse.Namespace) -> dict[str, float]:

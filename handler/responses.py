@@ -1,5 +1,5 @@
 """The handler's answer for one image: a PNG of category ids, with the confidence as a second channel when the
-request asks for it (`roadseg.model_config.OUTPUT_HEADER`), both from the same logits."""
+request asks for it (`roadseg.contract.OUTPUT_HEADER`), both from the same logits."""
 
 from __future__ import annotations
 

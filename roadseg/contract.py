@@ -55,9 +55,8 @@ def check_timeouts(gateway_timeout_s: float, server_timeout_s: float) -> None:
 check_timeouts(GATEWAY_INFERENCE_TIMEOUT_S, TORCHSERVE_RESPONSE_TIMEOUT_S)
 
 
-# TorchServe's token authorization: the key file it writes in its working directory (one key per API; the
-# gateway and the containers' health checks read it) and the JSON names of those APIs in it.
-KEY_FILE_NAME = "key_file.json"
+# TorchServe's token authorization: the key file it writes in its working directory (key_file.json, one key per
+# API; the gateway and the containers' health checks read it) and the JSON names of those APIs in it.
 KEY_FILE_APIS = {"inference": "inference", "management": "management", "api": "API"}
 
 

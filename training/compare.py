@@ -25,9 +25,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from segmenter.models import MODEL_REGISTRY, build_model, display_name
-from segmenter.precision import PRECISIONS, autocast, memory_format, prepare_model, resolve_precision
+from segmenter.precision import PRECISIONS, memory_format, resolve_precision
 from segmenter.weights import load_model
-from training import train
+from training import step_timing, train
 from training.class_weights import CLASS_WEIGHTINGS
 from training.datasets import DATASETS, build_dataset
 from training.losses import LOSS_DISPLAY_NAMES, LOSSES, build_loss
@@ -181,27 +181,12 @@ def training_step_seconds(
     compiled: bool,
     steps: int = 3,
 ) -> float:
-    """Median seconds of forward + loss + backward + AdamW on random data, after two untimed steps."""
-    device = torch.device("cpu")
-    resolved = resolve_precision(precision, device)
+    """Median seconds of one training step of model `name` with the run's loss and precision (`step_timing`)."""
+    resolved = resolve_precision(precision, torch.device("cpu"))
     model = build_model(name, width=width)
-    prepare_model(model, resolved).train()
-    forward = torch.compile(model) if compiled else model
-    optimizer = torch.optim.AdamW(model.parameters())
-    loss_fn = build_loss(loss)
-    images = torch.randn(batch, 3, *crop).contiguous(memory_format=memory_format(resolved))
-    masks = torch.randint(0, model.num_classes, (batch, crop[0], crop[1]))
-    times = []
-    for step in range(2 + steps):
-        started = time.perf_counter()
-        with autocast(device, resolved):
-            value = loss_fn(forward(images).float(), masks)
-        optimizer.zero_grad(set_to_none=True)
-        value.backward()
-        optimizer.step()
-        if step >= 2:
-            times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return step_timing.training_step_seconds(
+        model, build_loss(loss), batch, crop, resolved, memory_format(resolved), compiled, steps
+    )
 
 
 def measure_cost(model: torch.nn.Module, size: tuple[int, int], runs: int) -> dict:
