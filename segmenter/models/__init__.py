@@ -11,8 +11,9 @@ from roadseg.categories import NUM_CATEGORIES
 from segmenter.models.base import SegmentationModel
 
 __all__ = ["MODEL_REGISTRY", "REALTIME_MODELS", "SegmentationModel", "build_model", "display_name"]
+from segmenter.models.ddrnet import DDRNet23Slim
 from segmenter.models.dilatednet import DilatedNet
-from segmenter.models.realtime import LRASPPMobileNetV3, deeplabv3plus
+from segmenter.models.realtime import LRASPPMobileNetV3, deeplabv3plus, pspnet
 from segmenter.models.unet_mini import UNetMini
 from segmenter.models.vgg16_unet import build_vgg16_unet_net
 
@@ -43,11 +44,17 @@ def _lraspp_mobilenet_v3(num_classes: int, width: float = 1.0) -> SegmentationMo
     return SegmentationModel(LRASPPMobileNetV3(num_classes, width), size_divisor=32, num_classes=num_classes)
 
 
+def _ddrnet23_slim(num_classes: int, width: float = 1.0) -> SegmentationModel:
+    return SegmentationModel(DDRNet23Slim(num_classes, width), size_divisor=64, num_classes=num_classes)
+
+
 # Real-time candidates: architecture_encoder (smp's encoder names), none pretrained.
 REALTIME_MODELS: dict[str, Callable[..., SegmentationModel]] = {
     "deeplabv3plus_mobilenet_v2": _smp(deeplabv3plus, "mobilenet_v2"),
     "deeplabv3plus_resnet18": _smp(deeplabv3plus, "resnet18"),
+    "pspnet_resnet18": _smp(pspnet, "resnet18"),
     "lraspp_mobilenet_v3": _lraspp_mobilenet_v3,
+    "ddrnet23_slim": _ddrnet23_slim,
 }
 MODEL_REGISTRY: dict[str, Callable[..., SegmentationModel]] = {
     "unet_mini": _unet_mini,
@@ -61,7 +68,9 @@ DISPLAY_NAMES = {
     "dilatednet": "DilatedNet",
     "deeplabv3plus_mobilenet_v2": "DeepLabV3+ (MobileNetV2)",
     "deeplabv3plus_resnet18": "DeepLabV3+ (ResNet-18)",
+    "pspnet_resnet18": "PSPNet (ResNet-18)",
     "lraspp_mobilenet_v3": "LR-ASPP (MobileNetV3-Large)",
+    "ddrnet23_slim": "DDRNet-23-slim",
 }
 
 

@@ -1,5 +1,5 @@
 """Light, real-time candidates from well-kept libraries, none with pretrained weights (none can be fetched here):
-DeepLabV3+ (one of the original study's "perspectives") from segmentation_models_pytorch on light encoders, and
+DeepLabV3+ and PSPNet (the original study's "perspectives") from segmentation_models_pytorch on light encoders, and
 torchvision's LR-ASPP on MobileNetV3-Large (Howard et al. 2019, designed for on-device segmentation)."""
 
 from __future__ import annotations
@@ -9,12 +9,29 @@ import torch
 from torch import nn
 from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 
+from segmenter.models.pooling import PyramidPoolingBranch
+from segmenter.models.pruning import drop_unused_modules
 
-def deeplabv3plus(num_classes: int, encoder: str, width: float = 1.0) -> smp.DeepLabV3Plus:
+
+def deeplabv3plus(num_classes: int, encoder: str, width: float = 1.0) -> nn.Module:
     """DeepLabV3+ (output stride 16, separable ASPP); `width` scales the decoder's 256 channels."""
-    return smp.DeepLabV3Plus(
+    model = smp.DeepLabV3Plus(
         encoder_name=encoder, encoder_weights=None, decoder_channels=max(16, round(256 * width)), classes=num_classes
     )
+    return drop_unused_modules(model)
+
+
+def pspnet(num_classes: int, encoder: str, width: float = 1.0) -> nn.Module:
+    """PSPNet as smp builds it (encoder to 1/8, pyramid pooling at 1, 2, 3, 6, upsampled x8); `width` scales the
+    pyramid's 512 output channels. Its pooling is made exportable at any size, and the encoder's stages past 1/8
+    (which never run) are dropped."""
+    model = smp.PSPNet(
+        encoder_name=encoder, encoder_weights=None, psp_out_channels=max(16, round(512 * width)), classes=num_classes
+    )
+    blocks = model.decoder.psp.blocks  # smp exports these with the example input's pooling kernel baked in
+    for i, block in enumerate(blocks):
+        blocks[i] = PyramidPoolingBranch(block.pool_size, block.pool[1])
+    return drop_unused_modules(model)
 
 
 class LRASPPMobileNetV3(nn.Module):
@@ -29,7 +46,12 @@ class LRASPPMobileNetV3(nn.Module):
             inter = max(16, round(128 * width))
             low, high = head.low_classifier.in_channels, head.cbr[0].in_channels
             self.model.classifier = type(head)(low, high, num_classes, inter)
-        self.encoder = self.model.backbone
+
+    @property
+    def encoder(self) -> nn.Module:
+        """The MobileNetV3 backbone, as a view (a registered copy would save every weight twice)."""
+        backbone: nn.Module = self.model.backbone
+        return backbone
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.model(images)["out"]

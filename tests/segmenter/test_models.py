@@ -1,5 +1,6 @@
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from segmenter.models import MODEL_REGISTRY, build_model
 
@@ -53,3 +54,17 @@ def test_encoder_weights_that_match_nothing_are_refused(tmp_path):
     torch.save({"fc.weight": torch.zeros(3, 3)}, path)
     with pytest.raises(ValueError, match="no tensor matches"):
         build_model("unet_mini", width=0.25).load_encoder_weights(path)
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_REGISTRY))
+def test_weights_save_as_safetensors_and_rebuild_the_same_model(name, tmp_path):
+    model = build_model(name, width=0.25)
+    save_file(model.state_dict(), tmp_path / "w.safetensors")  # refuses tensors saved under two names
+    rebuilt = build_model(name, width=0.25)
+    rebuilt.load_state_dict(load_file(tmp_path / "w.safetensors"))
+    assert rebuilt.state_dict().keys() == model.state_dict().keys()
+
+
+def test_ddrnet23_slim_at_full_width_is_the_published_size():
+    params = sum(p.numel() for p in build_model("ddrnet23_slim").parameters())
+    assert 5.6e6 < params < 5.8e6  # Hong et al. 2021, Table: 5.7M
