@@ -10,8 +10,9 @@ An archive holds the model, model_config.json (registry name, builder kwargs, in
 version, runtime, precision), model-config.yaml (TorchServe batching and workers) and the handler. The
 model is PyTorch weights (safetensors; runtime `torch`, run at the config's precision) or, with --onnx, an
 ONNX graph of the same model (runtime `onnxruntime`, e.g. INT8 from `training.quantize`). models/ holds
-each shipped version as weights + config (+ its ONNX graph); each becomes model_store/roadseg_v<version>.mar.
-TorchServe loads them in SHIPPED_MODELS order, and the first one it loads is the default version.
+each shipped version as weights + config (+ its ONNX graph); each becomes model_store/<name>_v<version>.mar,
+under the design's model name (roadseg) or the real-time model's (roadseg-rt). TorchServe loads them in
+SHIPPED_MODELS order, and the first version of each name it loads is that name's default.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from roadseg.contract import MODEL_NAME, TORCHSERVE_BATCH_SIZE, TORCHSERVE_RESPONSE_TIMEOUT_S
+from roadseg.contract import MODEL_NAME, REALTIME_MODEL_NAME, TORCHSERVE_BATCH_SIZE, TORCHSERVE_RESPONSE_TIMEOUT_S
 from roadseg.model_config import DEFAULT_SHORT_SIDE, PRECISIONS, ModelConfig
 from segmenter.archives import CONFIG_FILE, ONNX_FILE, WEIGHTS_FILE, archive_config
 from segmenter.models import MODEL_REGISTRY
@@ -38,7 +39,7 @@ from segmenter.weights import cast_floating, load_source, model_from_config
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HANDLER = Path(__file__).resolve().parent / "segmentation_handler.py"
 MODELS_DIR = REPO_ROOT / "models"
-PLACEHOLDER_ARCHIVE = f"{MODEL_NAME}.mar"
+PLACEHOLDER_VERSION = "0.1"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,14 @@ def archive_name(name: str, version: str) -> str:
     return f"{name}_v{version}.mar"
 
 
+def archive_model_name(path: Path) -> str:
+    """The model name an archive file is served under: roadseg-rt_v1.0.mar -> roadseg-rt."""
+    name, separator, _ = path.name.removesuffix(".mar").rpartition("_v")
+    if not separator or not name:
+        raise ValueError(f"{path.name}: not an archive name of the form NAME_vVERSION.mar")
+    return name
+
+
 @dataclass(frozen=True)
 class ShippedModel:
     """One committed model version: its weights and config in models/, its archive in the model store."""
@@ -69,6 +78,7 @@ class ShippedModel:
     version: str
     stem: str
     onnx_suffix: str | None = None  # served as models/<stem><onnx_suffix> by ONNX Runtime, else by PyTorch
+    name: str = MODEL_NAME  # the model name TorchServe serves it under
 
     @property
     def weights(self) -> Path:
@@ -92,7 +102,7 @@ class ShippedModel:
 
     @property
     def archive_name(self) -> str:
-        return archive_name(MODEL_NAME, self.version)
+        return archive_name(self.name, self.version)
 
     def is_present(self) -> bool:
         return all(path.exists() for path in self.sources)
@@ -200,23 +210,23 @@ def ensure_archives(model_store: Path, rebuild: bool = False) -> list[Path]:
     model_store.mkdir(parents=True, exist_ok=True)
     shipped = [m for m in SHIPPED_MODELS if m.is_present()]
     if not shipped:
-        path = model_store / PLACEHOLDER_ARCHIVE
+        path = model_store / archive_name(MODEL_NAME, PLACEHOLDER_VERSION)
         if rebuild or _is_stale(path, [HANDLER]):
-            build_archive(*untrained_source("vgg16_unet", 0.25, DEFAULT_SHORT_SIDE), version="0.1", path=path)
+            build_archive(*untrained_source("vgg16_unet", 0.25, DEFAULT_SHORT_SIDE), PLACEHOLDER_VERSION, path)
         return [path]
     paths = []
     for model in shipped:
         path = model_store / model.archive_name
         # The archive carries its own copy of the handler: a newer handler makes it stale too.
         if rebuild or _is_stale(path, [*model.sources, HANDLER], model.runtime):
-            build_archive(*load_source(model.weights), version=model.version, path=path, onnx=model.onnx)
+            build_archive(*load_source(model.weights), model.version, path, model.name, onnx=model.onnx)
         paths.append(path)
     return paths
 
 
 def torchserve_models(archives: list[Path]) -> str:
-    """TorchServe's --models value: every archive under the one model name, the default first."""
-    return ",".join(f"{MODEL_NAME}={path.name}" for path in archives)
+    """TorchServe's --models value: every archive under its model name, each name's default first."""
+    return ",".join(f"{archive_model_name(path)}={path.name}" for path in archives)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -233,7 +243,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     build.add_argument("--width", type=float, default=1.0, help="channel multiplier (with --init)")
     build.add_argument("--short-side", type=int, default=DEFAULT_SHORT_SIDE, help="inference scale (with --init)")
     build.add_argument("--seed", type=int, default=0, help="random seed (with --init)")
-    build.add_argument("--name", default=MODEL_NAME, help="model name in TorchServe")
+    build.add_argument(
+        "--name", default=MODEL_NAME, help=f"model name in TorchServe ({MODEL_NAME}, {REALTIME_MODEL_NAME} or another)"
+    )
     build.add_argument("--version", required=True, help="model version in TorchServe")
     build.add_argument("--output", type=Path, help="the .mar to write (default: model_store/NAME_vVERSION.mar)")
     build.add_argument("--half", action="store_true", help="store the weights in fp16 (loaded back as fp32)")

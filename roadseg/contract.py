@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-# The model name TorchServe serves every shipped version under.
+# The model names TorchServe serves: the design's model (every shipped version, the gateway's default) and the
+# embedded real-time model beside it.
 MODEL_NAME = "roadseg"
+REALTIME_MODEL_NAME = "roadseg-rt"
 
 # The handler names the version that answered in this header of its response; the gateway passes it on.
 MODEL_VERSION_HEADER = "X-Model-Version"

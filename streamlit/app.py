@@ -51,7 +51,7 @@ def version_label(name: str, version: str, dataset: str | None, default: bool = 
 
 def model_choice(models: list[ModelInfo]) -> tuple[str | None, str | None]:
     """Sidebar choice of model/version when the gateway lists more than one; None = the default."""
-    options = [(m.name, v.version, v.is_default, v.dataset) for m in models for v in m.versions]
+    options = [(m.name, v.version, m.is_default and v.is_default, v.dataset) for m in models for v in m.versions]
     if len(options) <= 1:
         if options:
             name, version, _, dataset = options[0]
@@ -62,7 +62,11 @@ def model_choice(models: list[ModelInfo]) -> tuple[str | None, str | None]:
     labels = [version_label(n, v, d, default) for n, v, default, d in options]
     default_index = next((i for i, o in enumerate(options) if o[2]), 0)
     index = st.sidebar.selectbox(
-        "Model version", range(len(options)), index=default_index, format_func=labels.__getitem__, key="model_version"
+        "Model and version",
+        range(len(options)),
+        index=default_index,
+        format_func=labels.__getitem__,
+        key="model_version",
     )
     name, version, _, _ = options[index]
     return name, version
@@ -212,15 +216,19 @@ def single_image(
 
 
 def compare_versions(client: GatewayClient, models: list[ModelInfo], shown: list[int], opacity: float) -> None:
-    """Two registered versions on one image: side by side, with their shares and times."""
+    """Two registered models or versions on one image: side by side, with their shares and times. B starts on
+    the second model when there is one (e.g. the real-time model beside the design's), else on another version."""
     options = [(m.name, v.version) for m in models for v in m.versions]
     if len(options) < 2:
         st.info("Only one model version is registered: there is nothing to compare yet.")
         return
     labels = [version_label(m.name, v.version, v.dataset) for m in models for v in m.versions]
+    other_model = next((i for i, (name, _) in enumerate(options) if name != options[0][0]), 1)
     chosen = [
-        column.selectbox(title, range(len(options)), index=i, format_func=labels.__getitem__, key=f"compare_{i}")
-        for i, (column, title) in enumerate(zip(st.columns(2), ("Version A", "Version B"), strict=True))
+        column.selectbox(title, range(len(options)), index=start, format_func=labels.__getitem__, key=f"compare_{i}")
+        for i, (column, title, start) in enumerate(
+            zip(st.columns(2), ("Model A", "Model B"), (0, other_model), strict=True)
+        )
     ]
     picked = pick_image(("compare_source", "compare_upload", "compare_sample"))
     if picked is None:
@@ -390,7 +398,7 @@ def main() -> None:
     legend(categories)
     st.sidebar.caption(f"Gateway: {settings.api_url}")
     single_tab, batch_tab, video_tab, compare_tab = st.tabs(
-        ["One image", "Several images (ZIP)", "Video", "Compare versions"]
+        ["One image", "Several images (ZIP)", "Video", "Compare models"]
     )
     with single_tab:
         single_image(client, categories, shown, model, version, opacity, with_confidence)

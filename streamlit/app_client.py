@@ -33,6 +33,7 @@ class ModelVersionInfo(BaseModel):
 
 class ModelInfo(BaseModel):
     name: str
+    is_default: bool = False  # the model the gateway answers with when none is named
     default_version: str
     versions: list[ModelVersionInfo]
 

@@ -48,6 +48,7 @@ class VersionOut(BaseModel):
 
 class ModelOut(BaseModel):
     name: str
+    is_default: bool = Field(description="whether /predict and /videos answer with this model when none is named")
     default_version: str
     versions: list[VersionOut]
 
@@ -88,5 +89,7 @@ async def categories() -> list[CategoryOut]:
     summary="Registered models and versions, each with what it was trained on",
     responses={503: {"model": ErrorBody, "description": "The model server's catalogue unreachable"}},
 )
-async def models(model_server: ModelServerDep) -> list[ModelOut]:
-    return [ModelOut.model_validate(asdict(entry)) for entry in await model_server.list_models()]
+async def models(settings: SettingsDep, model_server: ModelServerDep) -> list[ModelOut]:
+    """The default model first, then the others (e.g. the real-time model) by name."""
+    entries = sorted(await model_server.list_models(), key=lambda e: (e.name != settings.model_name, e.name))
+    return [ModelOut(**asdict(entry), is_default=entry.name == settings.model_name) for entry in entries]

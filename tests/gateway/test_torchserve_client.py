@@ -118,12 +118,19 @@ def test_unknown_route_is_json_404():
     assert response.status_code == 404 and response.json()["error"] == "not_found"
 
 
-def mock_catalogue() -> respx.Route:
-    """TorchServe's management API for one model, roadseg, with versions 3.0 (the default) and 2.0; returns the
-    route of the default version's description."""
+def mock_catalogue(listed: tuple[str, ...] = ("roadseg",)) -> respx.Route:
+    """TorchServe's management API for roadseg, with versions 3.0 (the default) and 2.0, and any other `listed`
+    model with version 1.0; returns the route of roadseg's default version's description."""
     respx.get(f"{MANAGEMENT}/models").mock(
-        return_value=httpx.Response(200, json={"models": [{"modelName": "roadseg"}]})
+        return_value=httpx.Response(200, json={"models": [{"modelName": name} for name in listed]})
     )
+    for other in set(listed) - {"roadseg"}:
+        entry = {"modelName": other, "modelVersion": "1.0", "modelUrl": f"{other}_v1.0.mar", "workers": []}
+        respx.get(f"{MANAGEMENT}/models/{other}").mock(return_value=httpx.Response(200, json=[entry]))
+        respx.get(f"{MANAGEMENT}/models/{other}/all").mock(return_value=httpx.Response(200, json=[entry]))
+        respx.get(f"{MANAGEMENT}/models/{other}/1.0", params={"customized": "true"}).mock(
+            return_value=httpx.Response(200, json=[{**entry, "customizedMetadata": "{}"}])
+        )
     default = respx.get(f"{MANAGEMENT}/models/roadseg").mock(
         return_value=httpx.Response(200, json=[{"modelName": "roadseg", "modelVersion": "3.0"}])
     )
@@ -155,6 +162,17 @@ def test_models_say_what_each_version_was_trained_on_and_the_default_is_cached_f
     found = {v["version"]: (v["is_default"], v["details"]["dataset"]) for v in model["versions"]}
     assert found == {"3.0": (True, "cityscapes"), "2.0": (False, "camvid")}
     assert default.call_count == 2  # once for the first two listings, again after the TTL
+
+
+@respx.mock
+def test_models_list_the_gateway_s_default_model_first_and_mark_it():
+    mock_catalogue(listed=("roadseg-rt", "roadseg"))
+    with make_client() as client:
+        models = client.get("/models").json()
+    assert [(m["name"], m["is_default"], m["default_version"]) for m in models] == [
+        ("roadseg", True, "3.0"),
+        ("roadseg-rt", False, "1.0"),
+    ]
 
 
 @respx.mock

@@ -143,7 +143,7 @@ def ship(models_dir: Path, stem: str, category: int, onnx_suffix: str | None = N
 
 def test_untrained_placeholder_is_built_when_no_weights_are_shipped(tmp_path, models_dir):
     [path] = archive.ensure_archives(tmp_path / "store")
-    assert path.name == "roadseg.mar"
+    assert path.name == "roadseg_v0.1.mar"
     _, config, _ = manifest_and_config(path)
     assert config["model"] == "vgg16_unet" and config["version"] == "0.1"
     built = path.stat().st_mtime_ns
@@ -161,6 +161,26 @@ def test_every_shipped_version_gets_its_archive_default_first(tmp_path, models_d
     for path, category in zip(paths, (6, 3), strict=True):
         model, _ = load_archived(path)
         assert (model(torch.zeros(1, 3, 64, 96)).argmax(1) == category).all()
+
+
+def test_a_real_time_model_is_archived_and_served_under_its_own_name(tmp_path, models_dir, monkeypatch):
+    shipped = (archive.ShippedModel("3.0", "design"), archive.ShippedModel("1.0", "rt", ".int8.onnx", "roadseg-rt"))
+    monkeypatch.setattr(archive, "SHIPPED_MODELS", shipped)
+    ship(models_dir, "design", 3)
+    ship(models_dir, "rt", 7, ".int8.onnx")
+    paths = archive.ensure_archives(tmp_path / "store")
+    assert [p.name for p in paths] == ["roadseg_v3.0.mar", "roadseg-rt_v1.0.mar"]
+    assert archive.torchserve_models(paths) == "roadseg=roadseg_v3.0.mar,roadseg-rt=roadseg-rt_v1.0.mar"
+    manifest, config, _ = manifest_and_config(paths[1])
+    assert manifest["model"]["modelName"] == "roadseg-rt"
+    assert (config["name"], config["version"], config["runtime"]) == ("roadseg-rt", "1.0", "onnxruntime")
+
+
+def test_archive_model_name_reads_the_name_back_and_refuses_other_files():
+    assert archive.archive_model_name(Path("roadseg-rt_v1.0.mar")) == "roadseg-rt"
+    assert archive.archive_model_name(Path("store/roadseg_v2.0.mar")) == "roadseg"
+    with pytest.raises(ValueError, match=r"NAME_vVERSION\.mar"):
+        archive.archive_model_name(Path("roadseg.mar"))
 
 
 def test_archive_is_rebuilt_from_newer_shipped_weights(tmp_path, models_dir):

@@ -1,4 +1,5 @@
-"""A real TorchServe (two versions of a tiny model) and a real gateway process, on loopback ports."""
+"""A real TorchServe (two versions of a tiny design model, and a tiny real-time model under its own name) and a real
+gateway process, on loopback ports."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from gateway import admin
 from gateway.config import Settings
 from handler.archive import ServingOptions
+from roadseg.contract import REALTIME_MODEL_NAME
 from stack.processes import (
     TorchServePorts,
     free_port,
@@ -24,6 +26,8 @@ from stack.processes import (
 from tests.archives import build_constant_archive
 
 V1_CATEGORY, V2_CATEGORY = 1, 5  # version 1.0 answers "flat" everywhere (PyTorch), 2.0 "sky" (ONNX Runtime)
+RT_CATEGORY = 7  # the real-time model (a DDRNet-23-slim, ONNX Runtime) answers "vehicle"
+STARTUP_MODELS = f"roadseg=roadseg_v1.mar,{REALTIME_MODEL_NAME}={REALTIME_MODEL_NAME}_v1.0.mar"
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_PIXELS = 5_000_000
 LIMITS = {"ROADSEG_MAX_PIXELS": str(MAX_PIXELS)}  # one knob, read by the gateway and the handler
@@ -48,7 +52,7 @@ class Stack:
             self.workdir,
             self.store,
             self.ports,
-            models="roadseg=roadseg_v1.mar",
+            models=STARTUP_MODELS,
             enable_model_api=True,
             extra_env=LIMITS,
         )
@@ -62,12 +66,19 @@ def stack(tmp_path_factory) -> Stack:
     options = ServingOptions(batch_size=4, max_batch_delay_ms=100)
     build_constant_archive(store, V1_CATEGORY, "1.0", "roadseg_v1.mar", options)
     build_constant_archive(store, V2_CATEGORY, "2.0", "roadseg_v2.mar", options, onnx=True)  # ONNX Runtime
+    build_constant_archive(
+        store,
+        RT_CATEGORY,
+        "1.0",
+        f"{REALTIME_MODEL_NAME}_v1.0.mar",
+        onnx=True,
+        name=REALTIME_MODEL_NAME,
+        model="ddrnet23_slim",
+    )
     ports = TorchServePorts.free()
     workdir = root / "torchserve"
     # The operator's choice for this test: the model API is on so that admin can register version 2.0.
-    torchserve = start_torchserve(
-        workdir, store, ports, models="roadseg=roadseg_v1.mar", enable_model_api=True, extra_env=LIMITS
-    )
+    torchserve = start_torchserve(workdir, store, ports, models=STARTUP_MODELS, enable_model_api=True, extra_env=LIMITS)
     settings = Settings(
         torchserve_inference_url=ports.url("inference"),
         torchserve_management_url=ports.url("management"),

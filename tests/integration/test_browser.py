@@ -87,6 +87,23 @@ def test_upload_segment_show_and_download_in_a_real_browser(app_url, browser, tm
     shutil.copy(tmp_path / "app.png", tmp_path.parent / "last_browser_test.png")
 
 
+def test_the_design_s_and_the_real_time_model_side_by_side_in_a_real_browser(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    try:
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_text("Upload a road image, or pick one of the samples.").first.wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Compare models").click()
+        panel = page.get_by_role("tabpanel", name="Compare models")
+        panel.get_by_text("Sample", exact=True).click()
+        panel.get_by_text("Share of the image's pixels per category, %").wait_for(timeout=120_000)
+        labels = panel.get_by_test_id("stMetricLabel").all_inner_texts()
+        assert [label.split(":")[0].split(" (")[0] for label in labels] == ["roadseg 1.0", "roadseg-rt 1.0"], labels
+        assert panel.locator("[data-testid=stImage] img, [data-testid=stImageContainer] img").count() == 2
+    finally:
+        page.screenshot(path=str(tmp_path / "compare_tab.png"), full_page=True)
+        page.close()
+
+
 def test_the_sample_clip_goes_through_the_video_tab_in_a_real_browser(app_url, browser, tmp_path):
     page = browser.new_page(accept_downloads=True, viewport={"width": 1400, "height": 1100})
     try:

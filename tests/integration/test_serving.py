@@ -22,7 +22,7 @@ from gateway import admin
 from roadseg.categories import CATEGORY_PALETTE
 from stack.processes import BIN, REPO_ROOT, stop
 from tests.images import UPRIGHT_SIZE, decompression_bomb, gradient_rgb, image_bytes
-from tests.integration.conftest import MAX_UPLOAD_BYTES, V1_CATEGORY, V2_CATEGORY, key_file
+from tests.integration.conftest import MAX_UPLOAD_BYTES, RT_CATEGORY, V1_CATEGORY, V2_CATEGORY, key_file
 from tests.videos import decoded_frames, write_clip
 
 pytestmark = pytest.mark.integration
@@ -111,7 +111,7 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_mask(stack):
 def test_models_lists_both_versions_and_version_routes(stack):
     with stack.client() as client:
         models = client.get("/models").json()
-        assert [m["name"] for m in models] == ["roadseg"]
+        assert [(m["name"], m["is_default"]) for m in models] == [("roadseg", True), ("roadseg-rt", False)]
         versions = {v["version"]: v for v in models[0]["versions"]}
         assert set(versions) == {"1.0", "2.0"} and versions["1.0"]["is_default"]
         assert versions["2.0"]["batch_size"] == 4 and versions["2.0"]["workers_ready"] == 1
@@ -123,6 +123,40 @@ def test_models_lists_both_versions_and_version_routes(stack):
             response = client.post(f"/predict?version={version}", files={"file": ("x.png", data)})
             assert np.unique(np.asarray(png(response))).tolist() == [category]
             assert response.headers["x-model-version"] == version
+
+
+def test_the_real_time_model_answers_under_its_own_name_beside_the_default(stack):
+    with stack.client() as client:
+        data = image_bytes("png-rgb", 101, 77)  # an odd size: DDRNet pads to 64 and crops back
+        response = client.post("/predict?model=roadseg-rt", files={"file": ("x.png", data)})
+        assert response.status_code == 200, response.text
+        assert png(response).size == (101, 77) and np.unique(np.asarray(png(response))).tolist() == [RT_CATEGORY]
+        assert (response.headers["x-model-name"], response.headers["x-model-version"]) == ("roadseg-rt", "1.0")
+        default = client.post("/predict", files={"file": ("x.png", data)})
+        assert default.headers["x-model-name"] == "roadseg"
+        [realtime] = [m for m in client.get("/models").json() if m["name"] == "roadseg-rt"]
+        assert realtime["versions"][0]["details"]["model"] == "ddrnet23_slim"
+        missing = client.post("/predict?model=segformer", files={"file": ("x.png", data)})
+        assert missing.status_code == 404 and "segformer" in missing.json()["message"]
+
+
+def test_a_clip_goes_through_the_video_job_api_with_the_real_time_model(stack, tmp_path):
+    clip = write_clip(tmp_path / "dashcam.mp4", frames=6, width=96, height=64, fps=10)
+    with stack.client() as client:
+        accepted = client.post(
+            "/videos?masks=true&model=roadseg-rt", files={"file": ("dashcam.mp4", clip.read_bytes(), "video/mp4")}
+        )
+        assert accepted.status_code == 202, accepted.text
+        deadline = time.monotonic() + 120
+        while (job := client.get(accepted.headers["location"]).json())["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+        assert (job["status"], job["model"], job["frames_done"]) == ("done", "roadseg-rt", 6), job
+        masks = client.get(job["masks_url"])
+    with zipfile.ZipFile(io.BytesIO(masks.content)) as archive:
+        assert {int(np.asarray(Image.open(io.BytesIO(archive.read(n)))).max()) for n in archive.namelist()} == {
+            RT_CATEGORY
+        }
 
 
 def test_torchserve_runs_each_version_with_its_archived_runtime(stack):
@@ -284,7 +318,7 @@ def test_torchserve_loads_archives_by_url_from_its_model_store_only(stack):
     )
     assert response.status_code in (400, 404) and "allowed" in response.text.lower(), response.text
     with stack.client() as client:
-        assert [m["name"] for m in client.get("/models").json()] == ["roadseg"]
+        assert [m["name"] for m in client.get("/models").json()] == ["roadseg", "roadseg-rt"]
 
 
 def test_torchserve_does_not_publish_its_apis_without_a_key(stack):

@@ -21,6 +21,7 @@ CATEGORY_JSON = [{"id": c.id, "name": c.name, "color": list(c.color)} for c in C
 ONE_VERSION = [
     {
         "name": "roadseg",
+        "is_default": True,
         "default_version": "1.0",
         "versions": [
             {
@@ -50,6 +51,28 @@ TWO_VERSIONS = [
             }
         ],
     }
+]
+
+
+# The design's model and the real-time one beside it (a version of each).
+TWO_MODELS = [
+    *ONE_VERSION,
+    {
+        "name": "roadseg-rt",
+        "is_default": False,
+        "default_version": "1.0",
+        "versions": [
+            {
+                "version": "1.0",
+                "is_default": True,
+                "archive": "roadseg-rt_v1.0.mar",
+                "batch_size": 4,
+                "workers": 1,
+                "workers_ready": 1,
+                "details": {"dataset": "cityscapes", "model": "ddrnet23_slim"},
+            }
+        ],
+    },
 ]
 
 
@@ -222,6 +245,21 @@ def test_compare_tab_shows_two_versions_side_by_side_with_shares_and_times(gatew
     assert table.loc["flat", "B - A (points)"] == 50.0
     versions = [c.request.url.params.get("version") for c in gateway.calls if c.request.url.path == "/predict"]
     assert versions == ["1.0", "2.0"]
+
+
+def test_the_real_time_model_can_be_chosen_and_is_compared_with_the_default_model(gateway):
+    gateway.get("/models").respond(json=TWO_MODELS)
+    app = run_app()
+    choice = app.selectbox(key="model_version")
+    assert choice.options == ["roadseg 1.0 (default)", "roadseg-rt 1.0 (cityscapes)"] and choice.index == 0
+    assert [app.selectbox(key=f"compare_{i}").index for i in (0, 1)] == [0, 1]  # A the default, B the other model
+    app.radio(key="compare_source").set_value("Sample").run()
+    assert not app.exception and not app.error
+    asked = [(c.request.url.params.get("model"), c.request.url.params.get("version")) for c in gateway.calls]
+    assert asked[-2:] == [("roadseg", "1.0"), ("roadseg-rt", "1.0")]
+    choice.set_value(1)
+    app.radio(key="source").set_value("Sample").run()
+    assert gateway.calls.last.request.url.params["model"] == "roadseg-rt"
 
 
 def test_compare_tab_says_so_when_one_version_is_registered(gateway):
