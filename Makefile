@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare quantize agreement bench bench-video load audit clean
+.PHONY: install java chromium run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare-realtime embedded compare quantize agreement bench bench-video load audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -129,6 +129,25 @@ compare-cityscapes: install
 		--batch-size 8 --short-side 256 --crop 256 512 --loss ce_lovasz --class-weights median_freq \
 		--precision auto --compile --per-category --latency-size 512 1024 \
 		--runs-dir $(RUNS)/compare-cityscapes --output docs/comparison
+
+# The embedded model's candidates: each trained from scratch on Cityscapes train (no pretrained weights can be had
+# here) for the same wall-clock time, with the design's data recipe (short side 256, crop 256x512, CE + Lovasz,
+# median-frequency weights), at their published widths; table in docs/realtime_comparison.md.
+REALTIME_MODELS = deeplabv3plus_mobilenet_v2 deeplabv3plus_resnet18 pspnet_resnet18 lraspp_mobilenet_v3 ddrnet23_slim
+REALTIME_BUDGET_MINUTES ?= 40
+compare-realtime: install
+	$(BIN)/python -m training.compare --train --models $(REALTIME_MODELS) --width 1.0 \
+		--dataset cityscapes --data-root $(CITYSCAPES_ROOT) --budget-minutes $(REALTIME_BUDGET_MINUTES) \
+		--batch-size 8 --short-side 256 --crop 256 512 --loss ce_lovasz --class-weights median_freq \
+		--precision auto --compile --per-category --latency-size 512 1024 \
+		--runs-dir $(RUNS)/realtime --output docs/realtime_comparison
+
+# The embedded table (docs/EMBEDDED.md): the design's model and every candidate, sizes, MACs, latency per runtime,
+# memory, fps, val-city accuracy and INT8 agreement, measured in one run. Run it on an otherwise idle machine.
+embedded: install
+	$(BIN)/python -m benchmarks.embedded --models $(wildcard models/vgg16_unet_v3.0.safetensors) \
+		$(wildcard $(RUNS)/realtime/*/best.pt) --dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
+		--work-dir $(RUNS)/embedded --output docs/EMBEDDED.md
 
 # Version 1.0 (from scratch; see MODEL_CARD.md), then version 2.0, the default: 1.0 fine-tuned with the
 # small-category recipe. Run directories live outside the work tree; an interrupted run resumes from last.pt.

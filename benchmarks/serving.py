@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import platform
 import re
 import signal
 import statistics
@@ -35,8 +34,8 @@ import onnxruntime as ort
 import psutil
 import torch
 from PIL import Image
-from torch.utils.flop_counter import FlopCounterMode
 
+from benchmarks.measure import cpu_name, model_macs, peak_gflops, timed
 from handler.archive import SHIPPED_MODELS, ensure_archives, torchserve_models
 from handler.responses import mask_png
 from segmenter.onnx_model import OnnxModel, cpu_threads
@@ -105,18 +104,6 @@ def image_at(path: Path, size: tuple[int, int]) -> bytes:
     return buffer.getvalue()
 
 
-def timed(fn: Callable[[], object], runs: int, budget_s: float = 30.0) -> list[float]:
-    """Seconds per call after one warm-up: `runs` calls, or fewer (at least 3) once `budget_s` is spent."""
-    fn()
-    times: list[float] = []
-    spent = time.perf_counter()
-    while len(times) < runs and (len(times) < 3 or time.perf_counter() - spent < budget_s):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return times
-
-
 def pipeline(segmenter: Segmenter, data: bytes) -> Callable[[], bytes]:
     """The handler's work for one request, in-process."""
 
@@ -164,19 +151,6 @@ def time_http(url: str, data: bytes, runs: int, concurrency: int) -> tuple[list[
         with ThreadPoolExecutor(concurrency) as pool:
             times = list(pool.map(once, range(runs)))
         return times, runs / (time.perf_counter() - started)
-
-
-def peak_gflops() -> float:
-    """The best fp32 matrix-multiply rate of this process's threads (GFLOP/s)."""
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    best = min(timed(lambda: a @ b, 8))
-    return 2 * 2048**3 / best / 1e9
-
-
-def model_macs(model: torch.nn.Module, height: int, width: int) -> float:
-    with FlopCounterMode(display=False) as counter, torch.inference_mode():
-        model(torch.zeros(1, 3, height, width))
-    return counter.get_total_flops() / 2
 
 
 def start_services(workdir: Path) -> tuple[str, list]:
@@ -243,7 +217,7 @@ def measure(args: argparse.Namespace, url: str, workdir: Path, processes: list) 
     listing = httpx.get(f"{url}/models", timeout=30).json()
     version = next(v for m in listing for v in m["versions"] if v["is_default"])
     facts: dict[str, object] = {
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "threads": threads,
         "bf16": cpu_has_bf16(),
         "torch": torch.__version__,
@@ -285,14 +259,6 @@ def measure(args: argparse.Namespace, url: str, workdir: Path, processes: list) 
                 url, data, processes, workdir / "torchserve" / "logs"
             )
     return rows, facts
-
-
-def _cpu_name() -> str:
-    try:
-        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-    except OSError:
-        found = None
-    return found.group(1).strip() if found else platform.processor() or platform.machine()
 
 
 def _line(row: Row) -> str:

@@ -1,0 +1,255 @@
+"""The embedded table (docs/EMBEDDED.md): each model's size, cost, speed on this CPU and accuracy on the val cities.
+Not a test: it measures, prints and writes the page.
+
+    python -m benchmarks.embedded --models models/vgg16_unet_v3.0.safetensors RUNS/realtime/*/best.pt \
+        --dataset cityscapes --data-root ../shared/data/cityscapes --work-dir RUNS/embedded      (make embedded)
+
+For each model (exported weights, or a training run's best.pt):
+- accuracy: mIoU over the 7 categories (void ignored) and per category on the val split, at the labels' size, in
+  eager fp32; its INT8 graph (`training.quantize`'s recipe, 32 calibration images from train) and bf16 (where the
+  CPU has it natively) beside it: mIoU change and pixel agreement (`training.agreement`). Cached per model in
+  WORK_DIR until the weights change.
+- size: parameters, the fp32 safetensors and INT8 ONNX files, MACs at a 1024x512 input and as served (at the
+  model's inference scale, for a 1024x512 frame).
+- speed: per frame in-process (`Segmenter.segment`: resize to the inference scale, model, logits to the frame's
+  size, argmax) at 1024x512 and 480x360, median of --runs, for eager fp32, INT8 ONNX Runtime and bf16 where native.
+  Each runtime runs in a fresh process whose peak resident memory is reported (Python, PyTorch and ONNX Runtime
+  included); frames per second are 1000 / the best median at 1024x512.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import statistics
+import tempfile
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+
+from benchmarks.measure import cpu_name, model_macs, timed
+from roadseg.categories import CATEGORY_NAMES, VOID_ID
+from segmenter.models import display_name
+from segmenter.onnx_model import OnnxModel, cpu_threads
+from segmenter.precision import cpu_has_bf16, prepare_model
+from segmenter.segmenter import Segmenter, prepare_rgb
+from segmenter.weights import load_model
+from training.agreement import Variant, agreement_on_split, split_loader
+from training.datasets import DATASETS
+from training.onnx_export import export_onnx
+from training.quantize import calibration_images, quantize_int8
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FRAME = REPO_ROOT / "streamlit/samples/camvid_0016E5_07959.jpg"  # a road frame, resized to each size
+SIZES = ((1024, 512), (480, 360))
+FP32, INT8, BF16 = "fp32", "INT8 ONNX Runtime", "bf16"
+TARGET_MS = 100.0  # the real-time model's budget per 1024x512 frame on 2 cores (issue: embedded model)
+AGREEMENT_GATE = 0.01  # largest mIoU loss at which INT8 is served (`training.quantize`'s tolerance)
+CATEGORIES = [name for i, name in enumerate(CATEGORY_NAMES) if i != VOID_ID]
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", required=True, type=Path, help="exported weights or runs' best.pt")
+    p.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset layout of the val split")
+    p.add_argument("--data-root", required=True, type=Path, help="dataset root folder")
+    p.add_argument("--limit", type=int, help="evaluate on the first N val images only (a quick look)")
+    p.add_argument("--runs", type=int, default=20, help="timed frames per model, runtime and size")
+    p.add_argument("--work-dir", required=True, type=Path, help="INT8 graphs and cached accuracy figures")
+    p.add_argument("--output", type=Path, default=REPO_ROOT / "docs" / "EMBEDDED.md", help="the page to write")
+    return p
+
+
+def model_key(source: Path) -> str:
+    """models/vgg16_unet_v3.0.safetensors -> vgg16_unet_v3.0; RUNS/realtime/ddrnet23_slim/best.pt -> ddrnet23_slim."""
+    return source.parent.name if source.suffix == ".pt" else source.stem
+
+
+def accuracy(source: Path, dataset: str, root: Path, work: Path, limit: int | None) -> dict[str, Any]:
+    """fp32 figures on the val split, INT8's and native bf16's beside them, and the file sizes; cached in `work`."""
+    cache = work / "accuracy.json"
+    if cache.exists() and cache.stat().st_mtime >= source.stat().st_mtime:
+        cached: dict[str, Any] = json.loads(cache.read_text())
+        if cached.get("limit") == limit:
+            return cached
+    work.mkdir(parents=True, exist_ok=True)
+    model, config = load_model(source)
+    model.eval()
+    save_file({k: v.float().contiguous() for k, v in model.state_dict().items()}, work / "fp32.safetensors")
+    int8 = work / "int8.onnx"
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = export_onnx(model, Path(tmp) / "fp32.onnx", config.short_side)
+        quantize_int8(fp32, int8, calibration_images(dataset, root, "train", config.short_side, 32))
+    (work / "int8.onnx.json").write_text(json.dumps({"config": config.to_dict()}))  # Segmenter.load reads it
+    variants = [Variant(INT8, OnnxModel(int8))]
+    if cpu_has_bf16():
+        variants.append(Variant(BF16, prepare_model(load_model(source)[0].eval(), "bf16"), "bf16"))
+    loader = split_loader(dataset, root, "val", config.short_side, limit)
+    figures = agreement_on_split(Variant(FP32, model), variants, loader)
+    result = {
+        "source": str(source),
+        "config": config.to_dict(),
+        "limit": limit,
+        "images": len(loader),
+        "figures": figures,
+        "fp32_mb": (work / "fp32.safetensors").stat().st_size / 1e6,
+        "int8_mb": int8.stat().st_size / 1e6,
+    }
+    cache.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def size_key(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+def frame(size: tuple[int, int]) -> np.ndarray:
+    return np.asarray(Image.open(FRAME).convert("RGB").resize(size, Image.Resampling.BILINEAR))
+
+
+def time_runtime(
+    path: str, precision: str, sizes: tuple[tuple[int, int], ...], runs: int, threads: int
+) -> dict[str, Any]:
+    """In a fresh process: median ms per frame at each size, and the process's peak resident memory (MB)."""
+    torch.set_num_threads(threads)
+    segmenter = Segmenter.load(path, threads=threads, precision=precision)
+    result: dict[str, Any] = {"runtime": segmenter.describe()}
+    for size in sizes:
+        rgb = frame(size)
+        result[size_key(size)] = statistics.median(timed(partial(segmenter.segment, rgb), runs)) * 1000
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def speed(source: Path, work: Path, runs: int) -> dict[str, dict[str, Any]]:
+    """{runtime: time_runtime(...)} for eager fp32, INT8 ONNX Runtime and (native) bf16, each in its own process."""
+    threads = cpu_threads()
+    runtimes = {FP32: (str(source), "fp32"), INT8: (str(work / "int8.onnx"), "fp32")}
+    if cpu_has_bf16():
+        runtimes[BF16] = (str(source), "bf16")
+    spawn = multiprocessing.get_context("spawn")
+    found = {}
+    for name, (path, precision) in runtimes.items():
+        with spawn.Pool(1) as pool:
+            found[name] = pool.apply(time_runtime, (path, precision, SIZES, runs, threads))
+        print(f"  {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in found[name].items() if isinstance(v, float)))
+    return found
+
+
+def cost(source: Path) -> dict[str, Any]:
+    """Parameters, MACs at a 1024x512 input and at the input a 1024x512 frame is served at."""
+    model, config = load_model(source)
+    model.eval()
+    served = prepare_rgb(frame(SIZES[0]), config.short_side).tensor
+    assert served is not None
+    height, width = served.shape[-2:]
+    return {
+        "name": display_name(config.model, config.width),
+        "dataset": config.dataset,
+        "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
+        "gmacs_1024x512": model_macs(model, 512, 1024) / 1e9,
+        "served_input": f"{width}x{height}",
+        "gmacs_served": model_macs(model, height, width) / 1e9,
+    }
+
+
+def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    for source in args.models:
+        key = model_key(source)
+        print(f"{key} ({source})")
+        row = {"key": key, **cost(source)}
+        row["accuracy"] = accuracy(source, args.dataset, args.data_root, args.work_dir / key, args.limit)
+        row["speed"] = speed(source, args.work_dir / key, args.runs)
+        rows.append(row)
+    return rows
+
+
+def _best(row: dict[str, Any]) -> tuple[str, float]:
+    """The runtime with the lowest median at the first size among those whose accuracy holds (within the gate)."""
+    figures, first = row["accuracy"]["figures"], size_key(SIZES[0])
+    allowed = [r for r in row["speed"] if r == FP32 or figures[r]["miou_change"] >= -AGREEMENT_GATE]
+    best = min(allowed, key=lambda r: row["speed"][r][first])
+    return best, row["speed"][best][first]
+
+
+def report(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
+    """The page: the embedded table, per-category IoU, INT8 agreement, and how it was measured."""
+    runtimes = [FP32, INT8] + ([BF16] if machine["bf16"] else [])
+    lat = " | ".join(f"{r} {size_key(s)}" for s in SIZES for r in runtimes)
+    lines = [
+        "| Model | Params (M) | GMACs 1024x512 | Served input | GMACs served | fp32 MB | INT8 MB | "
+        f"{lat} | Best form | fps | Peak RSS MB | mIoU7 | INT8 mIoU7 change | INT8 pixel agreement |",
+        "|" + " --- |" * (13 + len(SIZES) * len(runtimes)),
+    ]
+    for row in rows:
+        accuracy, speed = row["accuracy"], row["speed"]
+        figures = accuracy["figures"]
+        best, best_ms = _best(row)
+        times = " | ".join(f"{speed[r][size_key(s)]:.0f}" for s in SIZES for r in runtimes)
+        sizes = f"{accuracy['fp32_mb']:.1f} | {accuracy['int8_mb']:.1f}"
+        lines.append(
+            f"| {row['name']} (`{row['key']}`) | {row['params_m']:.2f} | {row['gmacs_1024x512']:.1f} | "
+            f"{row['served_input']} | {row['gmacs_served']:.1f} | {sizes} | "
+            f"{times} | {best} | {1000 / best_ms:.1f} | {speed[best]['peak_rss_mb']:.0f} | "
+            f"{figures['reference']['miou']:.3f} | {figures[INT8]['miou_change']:+.3f} | "
+            f"{figures[INT8]['pixel_agreement']:.2%} |"
+        )
+    per_category = [
+        "| Model | " + " | ".join(CATEGORIES) + " | mIoU7 |",
+        "|" + " --- |" * (len(CATEGORIES) + 2),
+    ]
+    for row in rows:
+        reference = row["accuracy"]["figures"]["reference"]
+        ious = " | ".join(
+            f"{reference['iou'][c]:.3f}" if reference["iou"][c] is not None else "n/a" for c in CATEGORIES
+        )
+        per_category.append(f"| {row['name']} | {ious} | {reference['miou']:.3f} |")
+    images = {row["accuracy"]["images"] for row in rows}
+    return "\n".join(
+        [
+            "# The embedded table",
+            "",
+            "Generated by `make embedded` (`python -m benchmarks.embedded`); re-run it to refresh. Every figure below "
+            f"comes from that one run on this machine: {machine['cpu']}, {machine['threads']} threads, bf16 "
+            f"{'native' if machine['bf16'] else 'not native (left out)'}.",
+            "",
+            "Latency is milliseconds per frame in-process (resize to the model's inference scale, model, logits to the "
+            "frame's size, argmax), median of the timed frames; each runtime in its own process. *Best form* is the "
+            f"fastest runtime whose mIoU stays within {AGREEMENT_GATE} of fp32; fps and peak resident memory (the "
+            f"whole process: Python, PyTorch, ONNX Runtime) are that form's at {size_key(SIZES[0])}. mIoU7 is the 7 "
+            f"categories' mean IoU (void ignored) on the {'/'.join(map(str, sorted(images)))} val-city images at the "
+            "labels' size, fp32.",
+            "",
+            *lines,
+            "",
+            "## Per category (IoU, val cities, fp32)",
+            "",
+            *per_category,
+            "",
+            f"Target for the real-time model: at most {TARGET_MS:.0f} ms per 1024x512 frame (>= "
+            f"{1000 / TARGET_MS:.0f} fps) on these cores, and an mIoU7 at most 0.02 below the design's model.",
+            "",
+        ]
+    )
+
+
+def main(args: argparse.Namespace) -> str:
+    machine = {"cpu": cpu_name(), "threads": cpu_threads(), "bf16": cpu_has_bf16()}
+    rows = measure(args)
+    page = report(rows, machine)
+    args.output.write_text(page)
+    args.output.with_suffix(".json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
+    print(f"\n{page}\nwrote {args.output} and {args.output.with_suffix('.json')}")
+    return page
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())

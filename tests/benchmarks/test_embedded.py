@@ -1,0 +1,42 @@
+"""The embedded table end to end on tiny models and the Cityscapes-layout fixture (the timings are not asserted)."""
+
+import json
+
+import torch
+from safetensors.torch import save_file
+
+from benchmarks import embedded
+from roadseg.model_config import ModelConfig
+from segmenter.weights import model_from_config
+
+
+def export_untrained(folder, model: str, short_side: int = 32):
+    torch.manual_seed(0)
+    config = ModelConfig(model, {"width": 0.25}, short_side, "fixture")
+    path = folder / f"{model}.safetensors"
+    save_file({k: v.contiguous() for k, v in model_from_config(config).state_dict().items()}, path)
+    path.with_suffix(".json").write_text(config.to_json())
+    return path
+
+
+def test_the_page_has_a_row_per_model_with_its_int8_agreement_and_each_category(cityscapes_root, tmp_path, monkeypatch):
+    monkeypatch.setattr(embedded, "SIZES", ((128, 64), (96, 72)))  # small frames: the same code, quicker
+    models = [export_untrained(tmp_path, "unet_mini"), export_untrained(tmp_path, "ddrnet23_slim")]
+    output = tmp_path / "EMBEDDED.md"
+    argv = ["--models", *map(str, models), "--dataset", "cityscapes", "--data-root", str(cityscapes_root)]
+    argv += ["--runs", "2", "--work-dir", str(tmp_path / "work"), "--output", str(output)]
+    page = embedded.main(embedded.get_args_parser().parse_args(argv))
+    assert output.read_text() == page
+    rows = json.loads(output.with_suffix(".json").read_text())["rows"]
+    assert [r["key"] for r in rows] == ["unet_mini", "ddrnet23_slim"]
+    for row in rows:
+        figures = row["accuracy"]["figures"]
+        assert 0 <= figures["reference"]["miou"] <= 1 and 0 <= figures[embedded.INT8]["pixel_agreement"] <= 1
+        assert set(figures["reference"]["iou"]) == set(embedded.CATEGORIES)
+        assert row["speed"][embedded.FP32]["128x64"] > 0 and row["speed"][embedded.INT8]["peak_rss_mb"] > 50
+        assert row["accuracy"]["int8_mb"] > 0 and row["params_m"] > 0
+        assert f"| {row['name']} (`{row['key']}`) |" in page
+    assert page.count("| U-Net Mini (width 0.25) |") == 1  # the per-category table
+    cached = (tmp_path / "work" / "unet_mini" / "accuracy.json").stat().st_mtime_ns
+    embedded.main(embedded.get_args_parser().parse_args(argv))
+    assert (tmp_path / "work" / "unet_mini" / "accuracy.json").stat().st_mtime_ns == cached  # not evaluated again
