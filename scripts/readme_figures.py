@@ -4,7 +4,7 @@
 
 Writes docs/images/camvid_example.png (the image, the colour mask from /predict?format=color, the overlay
 and the confidence, side by side) and, from the Streamlit app in headless Chromium, docs/images/app.png (a
-sample segmented), app_compare.png (two versions side by side) and app_video.png (the sample clip segmented).
+sample segmented), app_compare.png (two models or versions side by side) and app_video.png (the sample clip segmented).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def main() -> None:
     print(example(args.gateway, args.image))
     print(app_screenshot(args.app, args.sample))
     print(tab_screenshot(args.app, "Video", "Segment video", "[data-testid=stVideo]", "app_video.png"))
-    print(tab_screenshot(args.app, "Compare versions", None, "[data-testid=stDataFrame]", "app_compare.png"))
+    print(tab_screenshot(args.app, "Compare models", None, "[data-testid=stDataFrame]", "app_compare.png"))
 
 
 if __name__ == "__main__":
