@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare-realtime embedded compare quantize agreement bench bench-video load audit clean
+.PHONY: install java chromium run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 ship-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare-realtime embedded compare quantize agreement bench bench-video load audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -102,6 +102,7 @@ train-v3: install
 export-v3: install
 	$(BIN)/python -m training.export --checkpoint $(V3_RUN)/best.pt --output models/vgg16_unet_v3.0
 	cp $(V3_RUN)/history.csv docs/model/v3.0/history.csv
+	cp $(V3_RUN)/curves.png docs/model/v3.0/training_curves.png
 evaluate-v3: install
 	$(BIN)/python -m training.evaluate --checkpoint models/vgg16_unet_v3.0.safetensors --dataset cityscapes \
 		--data-root $(CITYSCAPES_ROOT) --loss ce_lovasz --json docs/model/v3.0/val_metrics.json
@@ -119,6 +120,9 @@ agreement-v3: install
 	$(BIN)/python -m training.agreement --weights models/vgg16_unet_v3.0.safetensors --dataset cityscapes \
 		--data-root $(CITYSCAPES_ROOT) --precision bf16 --onnx models/vgg16_unet_v3.0.int8.onnx \
 		--json docs/model/v3.0/runtime_agreement.json
+
+# All of the above, in order, once the long run has ended.
+ship-v3: export-v3 evaluate-v3 quantize-v3 agreement-v3
 
 # The original study's comparison on Cityscapes: U-Net Mini, VGG16 U-Net and DilatedNet (width 0.25), each
 # given the same wall-clock training time on this CPU (epochs sized from each model's measured step time).
