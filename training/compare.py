@@ -39,6 +39,7 @@ SEED_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
 | VGG16 U-Net | combined | 0.412 | 0.607 | 0.713 | 153.6 |
 | DilatedNet | categorical CE | 0.799 | 0.391 | 0.503 | 138.1 |"""
 
+SEED_MODELS = {"unet_mini", "vgg16_unet", "dilatednet"}  # the study's three architectures
 EXTRA_TITLES = {"class_weighting": "Class weights", "start": "Start", "crop": "Crop"}
 COLUMNS = [
     "model",
@@ -275,7 +276,9 @@ def budget_line(runs: list[Path]) -> str:
     )
 
 
-def write_table(rows: list[dict], output: Path, size: tuple[int, int], budget: str = "") -> None:
+def write_table(
+    rows: list[dict], output: Path, size: tuple[int, int], budget: str = "", with_seed: bool = False
+) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     extra = [c for c in rows[0] if c not in COLUMNS]  # --per-category: weighting and per-category IoU
     columns = COLUMNS[:2] + extra + COLUMNS[2:]
@@ -300,14 +303,12 @@ def write_table(rows: list[dict], output: Path, size: tuple[int, int], budget: s
     ]
     lines = ["| " + " | ".join(titles) + " |", "|" + " --- |" * len(columns)]
     lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
-    several = len({row["model"].split(" (")[0] for row in rows}) > 1
     text = (
         budget + "IoU and Dice: means over the 7 non-void categories, void ground truth ignored (Cityscapes' "
         "category IoU). IoU (8) and Dice (8): over all 8, as the seed reported.\n\n"
         + "\n".join(lines)
         + f"\n\nCPU latency: median of forward passes, batch 1, {torch.get_num_threads()} threads.\n"
-        # Beside several architectures, the seed's table; not beside pilots of one model.
-        + ("\nSeed's table (Cityscapes val, for reference):\n\n" + SEED_TABLE + "\n" if several else "")
+        + ("\nSeed's table (Cityscapes val, for reference):\n\n" + SEED_TABLE + "\n" if with_seed else "")
     )
     output.with_suffix(".md").write_text(text)
     plot_comparison(rows, output.with_suffix(".png"))
@@ -336,7 +337,9 @@ def main(args: argparse.Namespace) -> list[dict]:
         raise SystemExit("nothing to compare: give --runs, or --train with --models")
     size = tuple(args.latency_size)
     rows = [row_for_run(run, size, args.latency_runs, args.per_category) for run in runs]
-    write_table(rows, args.output, size, budget_line(runs))
+    # The seed's table beside the study's architectures; not beside pilots of one model, nor other models.
+    architectures = {json.loads((run / "summary.json").read_text())["model"] for run in runs}
+    write_table(rows, args.output, size, budget_line(runs), len(architectures) > 1 and architectures <= SEED_MODELS)
     print(args.output.with_suffix(".md").read_text())
     return rows
 

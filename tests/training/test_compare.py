@@ -29,6 +29,20 @@ def test_compare_writes_table_csv_and_chart(camvid_root, tmp_path):
     assert "| human IoU |" in table and "Seed's table" in table
 
 
+def test_the_seed_s_table_is_left_out_beside_other_architectures(cityscapes_root, tmp_path):
+    runs = []
+    for model in ("lraspp_mobilenet_v3", "ddrnet23_slim"):
+        argv = ["--model", model, "--width", "0.25", "--dataset", "cityscapes", "--data-root", str(cityscapes_root)]
+        argv += ["--epochs", "1", "--batch-size", "2", "--short-side", "64", "--output", str(tmp_path / model)]
+        train.main(train.get_args_parser().parse_args(argv))
+        runs.append(tmp_path / model)
+    output = tmp_path / "realtime"
+    argv = ["--runs", *map(str, runs), "--output", str(output), "--latency-runs", "0", "--latency-size", "64", "128"]
+    rows = compare.main(compare.get_args_parser().parse_args(argv))
+    assert [r["model"] for r in rows] == ["LR-ASPP (MobileNetV3-Large) (width 0.25)", "DDRNet-23-slim (width 0.25)"]
+    assert "Seed's table" not in output.with_suffix(".md").read_text()
+
+
 def test_per_category_table_of_pilots(camvid_root, tmp_path):
     import json
 
