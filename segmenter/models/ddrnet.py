@@ -26,7 +26,7 @@ def _resize(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 class BasicBlock(nn.Module):
-    """ResNet's basic block; the last block of a stage leaves out its ReLU (the next stage applies it)."""
+    """ResNet's basic block; the last of two or more in a stage leaves out its ReLU (the next stage applies it)."""
 
     expansion = 1
 
@@ -68,7 +68,8 @@ class Bottleneck(nn.Module):
 def _stage(
     block: type[BasicBlock] | type[Bottleneck], cin: int, planes: int, blocks: int, stride: int = 1
 ) -> nn.Sequential:
-    layers = [block(cin, planes, stride, last=blocks == 1)]
+    """As the authors' `_make_layer`: a lone block keeps its ReLU; of several, the last one leaves it out."""
+    layers = [block(cin, planes, stride)]
     layers += [block(planes * block.expansion, planes, 1, last=i == blocks - 1) for i in range(1, blocks)]
     return nn.Sequential(*layers)
 
