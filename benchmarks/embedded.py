@@ -20,6 +20,7 @@ For each model (exported weights, or a training run's best.pt):
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import multiprocessing
 import resource
@@ -27,7 +28,7 @@ import statistics
 import tempfile
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import torch
@@ -36,7 +37,9 @@ from safetensors.torch import save_file
 
 from benchmarks.measure import cpu_name, model_macs, timed
 from roadseg.categories import CATEGORY_NAMES, VOID_ID
+from roadseg.model_config import ModelConfig
 from segmenter.models import display_name
+from segmenter.models.base import SegmentationModel
 from segmenter.onnx_model import OnnxModel, cpu_threads
 from segmenter.precision import cpu_has_bf16, prepare_model
 from segmenter.segmenter import Segmenter, prepare_rgb
@@ -52,6 +55,7 @@ SIZES = ((1024, 512), (480, 360))
 FP32, INT8, BF16 = "fp32", "INT8 ONNX Runtime", "bf16"
 TARGET_MS = 100.0  # the real-time model's budget per 1024x512 frame on 2 cores (issue: embedded model)
 AGREEMENT_GATE = 0.01  # largest mIoU loss at which INT8 is served (`training.quantize`'s tolerance)
+Loaded: TypeAlias = tuple[SegmentationModel, ModelConfig]  # load_model's answer: a model in eval mode, its config
 CATEGORIES = [name for i, name in enumerate(CATEGORY_NAMES) if i != VOID_ID]
 
 
@@ -72,7 +76,7 @@ def model_key(source: Path) -> str:
     return source.parent.name if source.suffix == ".pt" else source.stem
 
 
-def accuracy(source: Path, dataset: str, root: Path, work: Path, limit: int | None) -> dict[str, Any]:
+def accuracy(source: Path, loaded: Loaded, dataset: str, root: Path, work: Path, limit: int | None) -> dict[str, Any]:
     """fp32 figures on the val split, INT8's and native bf16's beside them, and the file sizes; cached in `work`."""
     cache = work / "accuracy.json"
     if cache.exists() and cache.stat().st_mtime >= source.stat().st_mtime:
@@ -80,8 +84,7 @@ def accuracy(source: Path, dataset: str, root: Path, work: Path, limit: int | No
         if cached.get("limit") == limit:
             return cached
     work.mkdir(parents=True, exist_ok=True)
-    model, config = load_model(source)
-    model.eval()
+    model, config = loaded
     save_file({k: v.float().contiguous() for k, v in model.state_dict().items()}, work / "fp32.safetensors")
     int8 = work / "int8.onnx"
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,7 +93,7 @@ def accuracy(source: Path, dataset: str, root: Path, work: Path, limit: int | No
     (work / "int8.onnx.json").write_text(json.dumps({"config": config.to_dict()}))  # Segmenter.load reads it
     variants = [Variant(INT8, OnnxModel(int8))]
     if cpu_has_bf16():
-        variants.append(Variant(BF16, prepare_model(load_model(source)[0].eval(), "bf16"), "bf16"))
+        variants.append(Variant(BF16, prepare_model(copy.deepcopy(model), "bf16"), "bf16"))
     loader = split_loader(dataset, root, "val", config.short_side, limit)
     figures = agreement_on_split(Variant(FP32, model), variants, loader)
     result = {
@@ -143,10 +146,9 @@ def speed(source: Path, work: Path, runs: int) -> dict[str, dict[str, Any]]:
     return found
 
 
-def cost(source: Path) -> dict[str, Any]:
-    """Parameters, MACs at a 1024x512 input and at the input a 1024x512 frame is served at."""
-    model, config = load_model(source)
-    model.eval()
+def cost(loaded: Loaded) -> dict[str, Any]:
+    """Parameters, MACs at the first size's input (1024x512) and at the input such a frame is served at."""
+    model, config = loaded
     served = prepare_rgb(frame(SIZES[0]), config.short_side).tensor
     assert served is not None
     height, width = served.shape[-2:]
@@ -154,7 +156,7 @@ def cost(source: Path) -> dict[str, Any]:
         "name": display_name(config.model, config.width),
         "dataset": config.dataset,
         "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
-        "gmacs_1024x512": model_macs(model, 512, 1024) / 1e9,
+        "gmacs_full": model_macs(model, SIZES[0][1], SIZES[0][0]) / 1e9,
         "served_input": f"{width}x{height}",
         "gmacs_served": model_macs(model, height, width) / 1e9,
     }
@@ -165,8 +167,9 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
     for source in args.models:
         key = model_key(source)
         print(f"{key} ({source})")
-        row = {"key": key, **cost(source)}
-        row["accuracy"] = accuracy(source, args.dataset, args.data_root, args.work_dir / key, args.limit)
+        loaded = load_model(source)
+        row = {"key": key, **cost(loaded)}
+        row["accuracy"] = accuracy(source, loaded, args.dataset, args.data_root, args.work_dir / key, args.limit)
         row["speed"] = speed(source, args.work_dir / key, args.runs)
         rows.append(row)
     return rows
@@ -185,7 +188,7 @@ def report(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
     runtimes = [FP32, INT8] + ([BF16] if machine["bf16"] else [])
     lat = " | ".join(f"{r} {size_key(s)}" for s in SIZES for r in runtimes)
     lines = [
-        "| Model | Params (M) | GMACs 1024x512 | Served input | GMACs served | fp32 MB | INT8 MB | "
+        f"| Model | Params (M) | GMACs {size_key(SIZES[0])} | Served input | GMACs served | fp32 MB | INT8 MB | "
         f"{lat} | Best form | fps | Peak RSS MB | mIoU7 | INT8 mIoU7 change | INT8 pixel agreement |",
         "|" + " --- |" * (13 + len(SIZES) * len(runtimes)),
     ]
@@ -196,7 +199,7 @@ def report(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         times = " | ".join(f"{speed[r][size_key(s)]:.0f}" for s in SIZES for r in runtimes)
         sizes = f"{accuracy['fp32_mb']:.1f} | {accuracy['int8_mb']:.1f}"
         lines.append(
-            f"| {row['name']} (`{row['key']}`) | {row['params_m']:.2f} | {row['gmacs_1024x512']:.1f} | "
+            f"| {row['name']} (`{row['key']}`) | {row['params_m']:.2f} | {row['gmacs_full']:.1f} | "
             f"{row['served_input']} | {row['gmacs_served']:.1f} | {sizes} | "
             f"{times} | {best} | {1000 / best_ms:.1f} | {speed[best]['peak_rss_mb']:.0f} | "
             f"{figures['reference']['miou']:.3f} | {figures[INT8]['miou_change']:+.3f} | "

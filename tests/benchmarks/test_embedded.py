@@ -37,6 +37,7 @@ def test_the_page_has_a_row_per_model_with_its_int8_agreement_and_each_category(
         assert row["accuracy"]["int8_mb"] > 0 and row["params_m"] > 0
         assert f"| {row['name']} (`{row['key']}`) |" in page
     assert page.count("| U-Net Mini (width 0.25) |") == 1  # the per-category table
+    assert "| GMACs 128x64 |" in page and rows[0]["gmacs_full"] > rows[0]["gmacs_served"]  # MACs at the first size
     cached = (tmp_path / "work" / "unet_mini" / "accuracy.json").stat().st_mtime_ns
     embedded.main(embedded.get_args_parser().parse_args(argv))
     assert (tmp_path / "work" / "unet_mini" / "accuracy.json").stat().st_mtime_ns == cached  # not evaluated again
