@@ -1,10 +1,12 @@
 """Make the README's figures from the running services (start them with `make run` first).
 
-    .venv/bin/python scripts/readme_figures.py --image ../shared/data/camvid/val/0016E5_08079.png
+    .venv/bin/python scripts/readme_figures.py \
+        --image ../shared/data/cityscapes/leftImg8bit/val/zurich/zurich_000001_000019_leftImg8bit.jpg
 
-Writes docs/images/camvid_example.png (the image, the colour mask from /predict?format=color, the overlay
-and the confidence, side by side) and, from the Streamlit app in headless Chromium, docs/images/app.png (a
-sample segmented), app_compare.png (two models or versions side by side) and app_video.png (the sample clip segmented).
+Writes docs/images/<dataset>_example.png (the image, the colour mask from /predict?format=color, the overlay
+and the confidence, side by side; the dataset is read from the path) and, from the Streamlit app in headless
+Chromium, docs/images/app.png (that image uploaded and segmented), app_compare.png (two models or versions side by
+side on the app's sample) and app_video.png (the sample clip segmented).
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ from stack.processes import CHROMIUM, CHROMIUM_ARGS
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 
 
+def dataset_of(image: Path) -> str:
+    """The dataset an image comes from, by its path: cityscapes/leftImg8bit/val/... -> "cityscapes"."""
+    parts = {part.lower() for part in image.resolve().parts}
+    for dataset in ("cityscapes", "camvid"):
+        if dataset in parts:
+            return dataset
+    return "road"
+
+
 def example(gateway: str, image: Path) -> Path:
     data = image.read_bytes()
     with httpx.Client(base_url=gateway, timeout=120) as client:
@@ -37,7 +48,7 @@ def example(gateway: str, image: Path) -> Path:
         zip(
             panels,
             [
-                "CamVid val image",
+                f"{dataset_of(image)} image: {image.name}",
                 "mask (/predict?format=color)",
                 "overlay (/predict?format=overlay)",
                 "confidence (/predict?format=confidence)",
@@ -47,12 +58,13 @@ def example(gateway: str, image: Path) -> Path:
     ):
         sheet.paste(panel, (i * (width + 10), 24))
         draw.text((i * (width + 10) + 4, 6), title, fill="black")
-    path = OUT / "camvid_example.png"
+    path = OUT / f"{dataset_of(image)}_example.png"
     sheet.save(path)
     return path
 
 
-def app_screenshot(app_url: str, sample: str) -> Path:
+def app_screenshot(app_url: str, image: Path) -> Path:
+    """The app's first tab with `image` uploaded and segmented by the default model."""
     from playwright.sync_api import sync_playwright
 
     path = OUT / "app.png"
@@ -60,13 +72,8 @@ def app_screenshot(app_url: str, sample: str) -> Path:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport={"width": 1500, "height": 1250})
         page.goto(app_url)
-        page.get_by_text("Sample", exact=True).first.click()
+        page.locator("input[type=file]").first.set_input_files(str(image))
         page.get_by_role("button", name="Download mask (category ids, PNG)").wait_for(timeout=120_000)
-        if sample:
-            page.get_by_test_id("stSelectbox").first.click()
-            page.get_by_text(sample).click()
-            page.wait_for_timeout(500)
-            page.get_by_role("button", name="Download mask (category ids, PNG)").wait_for(timeout=120_000)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(path))
         browser.close()
@@ -100,12 +107,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gateway", default=f"http://127.0.0.1:{GATEWAY_PORT}")
     p.add_argument("--app", default=f"http://127.0.0.1:{APP_PORT}")
-    p.add_argument("--image", type=Path, required=True, help="a CamVid val image")
-    p.add_argument("--sample", default="", help="the app sample to show (default: the first)")
+    p.add_argument("--image", type=Path, required=True, help="a val image (Cityscapes or CamVid), not a train one")
     args = p.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     print(example(args.gateway, args.image))
-    print(app_screenshot(args.app, args.sample))
+    print(app_screenshot(args.app, args.image))
     print(tab_screenshot(args.app, "Video", "Segment video", "[data-testid=stVideo]", "app_video.png"))
     print(tab_screenshot(args.app, "Compare models", None, "[data-testid=stDataFrame]", "app_compare.png"))
 
