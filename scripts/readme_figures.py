@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from roadseg.contract import APP_PORT, GATEWAY_PORT
 from stack.processes import CHROMIUM, CHROMIUM_ARGS
+from training.datasets import DATASETS
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 
@@ -27,7 +28,7 @@ OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 def dataset_of(image: Path) -> str:
     """The dataset an image comes from, by its path: cityscapes/leftImg8bit/val/... -> "cityscapes"."""
     parts = {part.lower() for part in image.resolve().parts}
-    for dataset in ("cityscapes", "camvid"):
+    for dataset in DATASETS:
         if dataset in parts:
             return dataset
     return "road"
