@@ -4,7 +4,7 @@
         --image ../shared/data/cityscapes/leftImg8bit/val/zurich/zurich_000001_000019_leftImg8bit.jpg
 
 Writes docs/images/<dataset>_example.png (the image, the colour mask from /predict?format=color, the overlay
-and the confidence, side by side; the dataset is read from the path) and, from the Streamlit app in headless
+and the confidence, side by side; the dataset is the folder above `leftImg8bit`) and, from the Streamlit app in headless
 Chromium, docs/images/app.png (that image uploaded and segmented), app_compare.png (two models or versions side by
 side on the app's sample) and app_video.png (the sample clip segmented).
 """
@@ -20,17 +20,15 @@ from PIL import Image, ImageDraw
 
 from roadseg.contract import APP_PORT, GATEWAY_PORT
 from stack.processes import CHROMIUM, CHROMIUM_ARGS
-from training.datasets import DATASETS
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 
 
 def dataset_of(image: Path) -> str:
-    """The dataset an image comes from, by its path: cityscapes/leftImg8bit/val/... -> "cityscapes"."""
-    parts = {part.lower() for part in image.resolve().parts}
-    for dataset in DATASETS:
-        if dataset in parts:
-            return dataset
+    """The dataset an image comes from, by its path: the folder above Cityscapes' `leftImg8bit`, else "road"."""
+    parts = image.resolve().parts
+    if "leftImg8bit" in parts and parts.index("leftImg8bit") > 0:
+        return parts[parts.index("leftImg8bit") - 1].lower()
     return "road"
 
 
