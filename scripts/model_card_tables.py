@@ -1,11 +1,14 @@
-"""Print MODEL_CARD.md's result tables from the evaluation JSONs (`training.evaluate --json`).
+"""Print MODEL_CARD.md's tables: results from evaluation JSONs (`training.evaluate --json`), or a run's
+per-epoch table from its history.csv (`--history`; the best epoch's mIoU in bold).
 
 .venv/bin/python scripts/model_card_tables.py docs/model/v2.0/val_metrics.json docs/model/v1.0/val_metrics.json
+.venv/bin/python scripts/model_card_tables.py --history docs/model/v3.0/history.csv
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from pathlib import Path
 
@@ -32,7 +35,37 @@ def main(paths: list[Path]) -> None:
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
+def history_table(path: Path) -> str:
+    """One row per epoch: mIoU7 (best in bold), mIoU8, val loss, each category's IoU, the lr at the epoch's end."""
+    rows = list(csv.DictReader(path.open()))
+    categories = [key.removeprefix("val_iou_") for key in rows[0] if key.startswith("val_iou_")]
+    best = max(rows, key=lambda row: float(row["val_miou"]))
+    lines = [
+        "| epoch | mIoU7 | mIoU8 | val loss | " + " | ".join(categories) + " | lr at end |",
+        "|" + " --- |" * (len(categories) + 5),
+    ]
+    for row in rows:
+        miou = fmt(float(row["val_miou"]))
+        cells = [
+            row["epoch"],
+            f"**{miou}**" if row is best else miou,
+            fmt(float(row["val_miou_8"])),
+            fmt(float(row["val_loss"])),
+            *(fmt(float(row[f"val_iou_{c}"])) for c in categories),
+            f"{float(row['lr']):.1e}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("json", nargs="+", type=Path, help="evaluation JSONs, one column each")
-    main(parser.parse_args().json)
+    parser.add_argument("json", nargs="*", type=Path, help="evaluation JSONs, one column each")
+    parser.add_argument("--history", type=Path, help="a run's history.csv: print its per-epoch table instead")
+    args = parser.parse_args()
+    if args.history:
+        print(history_table(args.history))
+    elif args.json:
+        main(args.json)
+    else:
+        parser.error("give evaluation JSONs or --history")
