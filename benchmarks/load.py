@@ -37,7 +37,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=50, help="requests before the first memory reading")
     p.add_argument("--max-seconds", type=float, default=900, help="stop sending after this long")
     p.add_argument("--memory-readings", type=int, default=5, help="read memory this many times during the run")
-    p.add_argument("--version", help="model version to load (default: the served default, 2.0 on ONNX Runtime)")
+    p.add_argument("--version", help="model version to load (default: the served default, 3.0 on ONNX Runtime)")
     return p
 
 

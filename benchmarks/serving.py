@@ -54,10 +54,11 @@ from stack.processes import (
 from training.onnx_export import export_onnx
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_IMAGE = REPO_ROOT.parent / "shared/data/camvid/val/0016E5_07959.png"
+DEFAULT_IMAGE = REPO_ROOT.parent / "shared/data/cityscapes/leftImg8bit/val/zurich/zurich_000001_000019_leftImg8bit.jpg"
 FALLBACK_IMAGE = REPO_ROOT / "streamlit/samples/camvid_0016E5_07959.jpg"
 DOC = REPO_ROOT / "docs" / "BENCHMARKS.md"
-AGREEMENT = REPO_ROOT / "docs" / "model" / "v2.0" / "runtime_agreement.json"  # `make agreement`
+# The default version's accuracy per runtime (`make agreement-v3` for 3.0).
+AGREEMENT = REPO_ROOT / "docs" / "model" / f"v{SHIPPED_MODELS[0].version}" / "runtime_agreement.json"
 BEGIN, END = "<!-- benchmarks.serving:begin -->", "<!-- benchmarks.serving:end -->"
 EAGER, BF16, ORT_FP32, ORT_INT8 = "eager fp32", "bf16 + channels-last", "ONNX Runtime fp32", "ONNX Runtime INT8"
 SERVED_C1 = "/predict c=1, in turn"  # one request at a time, taking turns with the in-process runs
@@ -330,7 +331,7 @@ def report(rows: list[Row], facts: dict[str, object], concurrency: list[int]) ->
         lines += [
             "",
             f"Accuracy against eager fp32 on {agreement['dataset']} {agreement['split']} ({agreement['images']} "
-            f"images; `make agreement`, {AGREEMENT.relative_to(REPO_ROOT)}): reference mIoU {reference['miou']:.4f}.",
+            f"images; {AGREEMENT.relative_to(REPO_ROOT)}): reference mIoU {reference['miou']:.4f}.",
             "",
             "| form | mIoU | change | pixels agreeing with fp32 |",
             "| --- | --- | --- | --- |",

@@ -2,8 +2,8 @@
 
     python -m gateway.admin list
     python -m gateway.admin register model_store/roadseg_v2.mar --workers 1 [--set-default]
-    python -m gateway.admin scale roadseg --version 2.0 --workers 2
-    python -m gateway.admin set-default roadseg 2.0
+    python -m gateway.admin scale roadseg --version 3.0 --workers 2
+    python -m gateway.admin set-default roadseg 3.0
     python -m gateway.admin unregister roadseg 1.0
 
 Addresses and keys come from the gateway's settings (GATEWAY_TORCHSERVE_MANAGEMENT_URL,

@@ -108,9 +108,11 @@ class ShippedModel:
         return all(path.exists() for path in self.sources)
 
 
-# The default version first: TorchServe makes the first version it loads the default. 2.0 is served as
-# INT8 by ONNX Runtime, the fastest form that keeps its accuracy (docs/BENCHMARKS.md); 1.0 by PyTorch.
+# The default version first: TorchServe makes the first version it loads the default. 3.0 (Cityscapes) and 2.0
+# (CamVid) are served as INT8 by ONNX Runtime, the fastest form that keeps their accuracy (docs/BENCHMARKS.md,
+# MODEL_CARD.md); 1.0 (CamVid) by PyTorch.
 SHIPPED_MODELS = (
+    ShippedModel("3.0", "vgg16_unet_v3.0", onnx_suffix=".int8.onnx"),
     ShippedModel("2.0", "vgg16_unet_v2.0", onnx_suffix=".int8.onnx"),
     ShippedModel("1.0", "vgg16_unet_v1.0"),
 )

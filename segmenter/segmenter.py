@@ -1,6 +1,6 @@
 """The Segmenter: one object that loads any form of a trained model and turns images into category ids.
 
-    segmenter = Segmenter.load("models/vgg16_unet_v2.0.safetensors")     # or a .pt, a .mar, an .onnx
+    segmenter = Segmenter.load("models/vgg16_unet_v3.0.safetensors")     # or a .pt, a .mar, an .onnx
     ids = segmenter.segment(rgb)                                          # (H, W) uint8, the image's size
 
 It owns the runtime (PyTorch, at a resolved precision, or ONNX Runtime) and the steps around the model:

@@ -216,18 +216,22 @@ def single_image(
 
 
 def compare_versions(client: GatewayClient, models: list[ModelInfo], shown: list[int], opacity: float) -> None:
-    """Two registered models or versions on one image: side by side, with their shares and times. B starts on
-    the second model when there is one (e.g. the real-time model beside the design's), else on another version."""
-    options = [(m.name, v.version) for m in models for v in m.versions]
+    """Two registered models or versions on one image: side by side, with their shares and times. A starts on
+    the default; B on another model when there is one (e.g. the real-time model beside the design's), else on
+    the newest other version of the same model."""
+    entries = [(m, v) for m in models for v in m.versions]
+    options = [(m.name, v.version) for m, v in entries]
     if len(options) < 2:
         st.info("Only one model version is registered: there is nothing to compare yet.")
         return
-    labels = [version_label(m.name, v.version, v.dataset) for m in models for v in m.versions]
-    other_model = next((i for i, (name, _) in enumerate(options) if name != options[0][0]), 1)
+    labels = [version_label(m.name, v.version, v.dataset) for m, v in entries]
+    default = next((i for i, (m, v) in enumerate(entries) if m.is_default and v.is_default), 0)
+    others = [i for i in range(len(options)) if i != default]
+    other_model = next((i for i in others if options[i][0] != options[default][0]), others[-1])
     chosen = [
         column.selectbox(title, range(len(options)), index=start, format_func=labels.__getitem__, key=f"compare_{i}")
         for i, (column, title, start) in enumerate(
-            zip(st.columns(2), ("Model A", "Model B"), (0, other_model), strict=True)
+            zip(st.columns(2), ("Model A", "Model B"), (default, other_model), strict=True)
         )
     ]
     picked = pick_image(("compare_source", "compare_upload", "compare_sample"))

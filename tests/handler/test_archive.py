@@ -152,13 +152,18 @@ def test_untrained_placeholder_is_built_when_no_weights_are_shipped(tmp_path, mo
 
 def test_every_shipped_version_gets_its_archive_default_first(tmp_path, models_dir):
     ship(models_dir, "vgg16_unet_v1.0", 3)
-    ship(models_dir, "vgg16_unet_v2.0", 6, archive.SHIPPED_MODELS[0].onnx_suffix)
+    ship(models_dir, "vgg16_unet_v2.0", 6, ".int8.onnx")
+    ship(models_dir, "vgg16_unet_v3.0", 7, ".int8.onnx")
     paths = archive.ensure_archives(tmp_path / "store")
-    assert [p.name for p in paths] == ["roadseg_v2.0.mar", "roadseg_v1.0.mar"]
+    assert [p.name for p in paths] == ["roadseg_v3.0.mar", "roadseg_v2.0.mar", "roadseg_v1.0.mar"]
     configs = [manifest_and_config(p)[1] for p in paths]
-    assert [(c["version"], c["runtime"]) for c in configs] == [("2.0", "onnxruntime"), ("1.0", "torch")]
-    assert archive.torchserve_models(paths) == "roadseg=roadseg_v2.0.mar,roadseg=roadseg_v1.0.mar"
-    for path, category in zip(paths, (6, 3), strict=True):
+    assert [(c["version"], c["runtime"]) for c in configs] == [
+        ("3.0", "onnxruntime"),
+        ("2.0", "onnxruntime"),
+        ("1.0", "torch"),
+    ]
+    assert archive.torchserve_models(paths) == ",".join(f"roadseg={p.name}" for p in paths)
+    for path, category in zip(paths, (7, 6, 3), strict=True):
         model, _ = load_archived(path)
         assert (model(torch.zeros(1, 3, 64, 96)).argmax(1) == category).all()
 
@@ -194,7 +199,7 @@ def test_archive_is_rebuilt_from_newer_shipped_weights(tmp_path, models_dir):
 
 
 def test_an_archive_built_for_another_runtime_is_rebuilt(tmp_path, models_dir):
-    ship(models_dir, "vgg16_unet_v2.0", 6, archive.SHIPPED_MODELS[0].onnx_suffix)
+    ship(models_dir, "vgg16_unet_v2.0", 6, ".int8.onnx")
     store = tmp_path / "store"
     build_constant_archive(store, 6, "2.0", "roadseg_v2.0.mar")  # newer than the sources, but PyTorch's
     [path, *_] = archive.ensure_archives(store)
@@ -220,8 +225,8 @@ def test_config_properties_loads_the_shipped_versions_default_first():
     [load_models] = [line.split("=", 1)[1] for line in lines if line.startswith("load_models=")]
     expected = [Path(m.archive_name) for m in archive.SHIPPED_MODELS]
     assert load_models == archive.torchserve_models(expected)
-    assert archive.SHIPPED_MODELS[0].version == "2.0"
-    assert all(m.is_present() for m in archive.SHIPPED_MODELS)  # both versions are committed
+    assert archive.SHIPPED_MODELS[0].version == "3.0"
+    assert all(m.is_present() for m in archive.SHIPPED_MODELS)  # every version is committed
     assert archive.SHIPPED_MODELS[0].onnx is not None  # the default is served by ONNX Runtime (INT8)
 
 

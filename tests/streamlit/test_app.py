@@ -262,6 +262,23 @@ def test_the_real_time_model_can_be_chosen_and_is_compared_with_the_default_mode
     assert gateway.calls.last.request.url.params["model"] == "roadseg-rt"
 
 
+def test_compare_tab_starts_on_the_default_version_and_the_newest_other(gateway):
+    version = ONE_VERSION[0]["versions"][0]
+    three = [
+        {
+            **ONE_VERSION[0],
+            "default_version": "3.0",
+            "versions": [{**version, "version": v, "is_default": v == "3.0"} for v in ("1.0", "2.0", "3.0")],
+        }
+    ]
+    gateway.get("/models").respond(json=three)
+    app = run_app()
+    assert [app.selectbox(key=f"compare_{i}").index for i in (0, 1)] == [2, 1]  # A 3.0 (default), B 2.0
+    app.radio(key="compare_source").set_value("Sample").run()
+    versions = [c.request.url.params.get("version") for c in gateway.calls if c.request.url.path == "/predict"]
+    assert versions == ["3.0", "2.0"]
+
+
 def test_compare_tab_says_so_when_one_version_is_registered(gateway):
     app = run_app()
     assert any("nothing to compare" in info.value for info in app.info)
