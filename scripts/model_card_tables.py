@@ -3,6 +3,7 @@ per-epoch table from its history.csv (`--history`; the best epoch's mIoU in bold
 
 .venv/bin/python scripts/model_card_tables.py docs/model/v2.0/val_metrics.json docs/model/v1.0/val_metrics.json
 .venv/bin/python scripts/model_card_tables.py --history docs/model/v3.0/history.csv
+.venv/bin/python scripts/model_card_tables.py --confusion docs/model/v3.0/val_metrics.json
 """
 
 from __future__ import annotations
@@ -35,6 +36,23 @@ def main(paths: list[Path]) -> None:
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
+def confusion_table(path: Path) -> str:
+    """Per non-void category, from an evaluation's confusion matrix (rows: ground truth) with void ground truth
+    left out: its share of the labelled pixels, recall (its pixels found) and precision (its predictions right)."""
+    result = json.loads(path.read_text())
+    names, matrix = result["categories"], result["confusion_matrix"]
+    labelled = matrix[1:]  # void (row 0) ground truth does not count
+    total = sum(map(sum, labelled))
+    lines = ["| category | share of labelled pixels | recall | precision |", "| --- | --- | --- | --- |"]
+    for c in range(1, len(names)):
+        predicted = sum(row[c] for row in labelled)
+        found = matrix[c][c]
+        recall = found / sum(matrix[c]) if sum(matrix[c]) else None
+        precision = found / predicted if predicted else None
+        lines.append(f"| {names[c]} | {100 * sum(matrix[c]) / total:.1f} % | {fmt(recall)} | {fmt(precision)} |")
+    return "\n".join(lines)
+
+
 def history_table(path: Path) -> str:
     """One row per epoch: mIoU7 (best in bold), mIoU8, val loss, each category's IoU, the lr at the epoch's end."""
     rows = list(csv.DictReader(path.open()))
@@ -62,10 +80,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("json", nargs="*", type=Path, help="evaluation JSONs, one column each")
     parser.add_argument("--history", type=Path, help="a run's history.csv: print its per-epoch table instead")
+    parser.add_argument("--confusion", type=Path, help="an evaluation JSON: print recall and precision instead")
     args = parser.parse_args()
     if args.history:
         print(history_table(args.history))
+    elif args.confusion:
+        print(confusion_table(args.confusion))
     elif args.json:
         main(args.json)
     else:
-        parser.error("give evaluation JSONs or --history")
+        parser.error("give evaluation JSONs, --history or --confusion")

@@ -1,9 +1,10 @@
-"""The model card's per-epoch table, written from a run's history.csv."""
+"""The model card's tables: per epoch from a run's history.csv, recall and precision from a confusion matrix."""
 
 from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "model_card_tables.py"
@@ -30,3 +31,14 @@ def test_history_table_has_a_row_per_epoch_and_bolds_the_best(tmp_path):
     assert len(lines) == 2 + 3
     assert lines[3] == "| 2 | **0.620** | 0.580 | 1.100 | 0.930 | 0.310 | 5.0e-04 |"
     assert "**" not in lines[2] + lines[4]
+
+
+def test_confusion_table_leaves_void_ground_truth_out(tmp_path):
+    path = tmp_path / "val_metrics.json"
+    # rows: ground truth void, a, b; columns: predicted void, a, b
+    matrix = [[50, 50, 0], [0, 6, 2], [0, 4, 8]]
+    path.write_text(json.dumps({"categories": ["void", "a", "b"], "confusion_matrix": matrix}))
+    lines = load_script().confusion_table(path).splitlines()
+    assert lines[0] == "| category | share of labelled pixels | recall | precision |"
+    # a: 8 of 20 labelled pixels, 6 of 8 found, 6 of the 10 labelled pixels called a (void's 50 do not count)
+    assert lines[2:] == ["| a | 40.0 % | 0.750 | 0.600 |", "| b | 60.0 % | 0.667 | 0.800 |"]
