@@ -117,7 +117,7 @@ def train_runs(args: argparse.Namespace) -> list[Path]:
             continue
         epochs, limit_train = args.epochs, args.limit_train
         if args.budget_minutes:
-            epochs, limit_train = epochs_within_budget(args, name)
+            epochs, limit_train = sized_budget(args, name, run_dir)
         argv = [
             "--model",
             name,
@@ -152,6 +152,19 @@ def train_runs(args: argparse.Namespace) -> list[Path]:
         train.main(train.get_args_parser().parse_args(argv))
         runs.append(run_dir)
     return runs
+
+
+def sized_budget(args: argparse.Namespace, name: str, run_dir: Path) -> tuple[int, int | None]:
+    """`epochs_within_budget`, measured once per run and kept in RUN_DIR/budget.json: a run resumed in a later
+    session keeps the schedule it started with, whatever its step time measures then."""
+    path = run_dir / "budget.json"
+    if path.exists():
+        sized = json.loads(path.read_text())
+        return sized["epochs"], sized["limit_train"]
+    epochs, limit = epochs_within_budget(args, name)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"epochs": epochs, "limit_train": limit, "minutes": args.budget_minutes}) + "\n")
+    return epochs, limit
 
 
 def epochs_within_budget(args: argparse.Namespace, name: str) -> tuple[int, int | None]:

@@ -104,6 +104,22 @@ def test_a_wall_clock_budget_gives_each_model_the_epochs_its_step_time_allows(ca
     assert "Budget (every model): 0.02 minutes of training on this CPU" in (tmp_path / "table.md").read_text()
 
 
+def test_a_resumed_budget_run_keeps_the_epochs_it_was_sized_to(camvid_root, tmp_path, monkeypatch):
+    """The step time measured in a later session (here 10x slower) must not change an unfinished run's schedule."""
+    args = compare.get_args_parser().parse_args(
+        [
+            *("--train", "--models", "unet_mini", "--dataset", "camvid", "--data-root", str(camvid_root)),
+            *("--budget-minutes", "0.02", "--batch-size", "2", "--crop", "48", "64"),
+        ]
+    )
+    run_dir = tmp_path / "unet_mini"
+    monkeypatch.setattr(compare, "training_step_seconds", lambda *args, **kwargs: 0.1)
+    assert compare.sized_budget(args, "unet_mini", run_dir) == (3, None)  # 4 steps an epoch, 1.2 s
+    monkeypatch.setattr(compare, "training_step_seconds", lambda *args, **kwargs: 1.0)
+    assert compare.sized_budget(args, "unet_mini", run_dir) == (3, None)
+    assert compare.sized_budget(args, "unet_mini", tmp_path / "fresh") == (1, 2)  # a new run is measured
+
+
 def test_training_step_seconds_times_a_real_step():
     seconds = compare.training_step_seconds("unet_mini", 0.25, 2, (32, 48), "ce_lovasz", "fp32", False, steps=2)
     assert 0 < seconds < 10
