@@ -45,11 +45,10 @@ def confusion_table(path: Path) -> str:
     total = sum(map(sum, labelled))
     lines = ["| category | share of labelled pixels | recall | precision |", "| --- | --- | --- | --- |"]
     for c in range(1, len(names)):
-        predicted = sum(row[c] for row in labelled)
-        found = matrix[c][c]
-        recall = found / sum(matrix[c]) if sum(matrix[c]) else None
+        actual, predicted, found = sum(matrix[c]), sum(row[c] for row in labelled), matrix[c][c]
+        recall = found / actual if actual else None
         precision = found / predicted if predicted else None
-        lines.append(f"| {names[c]} | {100 * sum(matrix[c]) / total:.1f} % | {fmt(recall)} | {fmt(precision)} |")
+        lines.append(f"| {names[c]} | {100 * actual / total:.1f} % | {fmt(recall)} | {fmt(precision)} |")
     return "\n".join(lines)
 
 
