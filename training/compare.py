@@ -168,7 +168,7 @@ def sized_budget(args: argparse.Namespace, name: str, run_dir: Path) -> tuple[in
 
 
 def epochs_within_budget(args: argparse.Namespace, name: str) -> tuple[int, int | None]:
-    """(epochs, training images or None for all) that fill --budget-minutes for model `name`, from the median
+    """(epochs, training images or None for all) nearest to --budget-minutes for model `name`, from the median
     of a few timed training steps here (the loss, batch, crop and precision of the run; data loading aside)."""
     crop: tuple[int, int] = (args.crop[0], args.crop[1]) if args.crop else DATASET_SCALES[args.dataset].crop
     images = args.limit_train or len(build_dataset(args.dataset, args.data_root, "train"))
@@ -176,7 +176,9 @@ def epochs_within_budget(args: argparse.Namespace, name: str) -> tuple[int, int 
     step_s = training_step_seconds(name, args.width, args.batch_size, crop, args.loss, args.precision, args.compile)
     epoch_s = step_s * steps_per_epoch
     budget_s = args.budget_minutes * 60
-    epochs = int(budget_s / epoch_s + 1e-9)  # 1.2 / 0.4 is 2.999... in floating point
+    # The nearest whole number of epochs (within half an epoch of the budget; rounding down gave a model whose
+    # budget held 2.998 epochs two of them, 60 % of the others' time), or one part of an epoch.
+    epochs = round(budget_s / epoch_s) if budget_s >= epoch_s else 0
     limit = None if epochs >= 1 else max(args.batch_size, int(images * budget_s / epoch_s))
     print(
         f"{name}: {step_s:.2f} s per step of {args.batch_size} x {crop[0]}x{crop[1]}, {epoch_s / 60:.1f} min per "

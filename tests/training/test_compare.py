@@ -1,5 +1,7 @@
 import csv
 
+import pytest
+
 from tests.training.helpers import quick_train_argv
 from training import compare, train
 
@@ -118,6 +120,22 @@ def test_a_resumed_budget_run_keeps_the_epochs_it_was_sized_to(camvid_root, tmp_
     monkeypatch.setattr(compare, "training_step_seconds", lambda *args, **kwargs: 1.0)
     assert compare.sized_budget(args, "unet_mini", run_dir) == (3, None)
     assert compare.sized_budget(args, "unet_mini", tmp_path / "fresh") == (1, 2)  # a new run is measured
+
+
+@pytest.mark.parametrize(
+    ("step_s", "expected"), [(0.1003, (3, None)), (0.11, (3, None)), (0.14, (2, None)), (0.5, (1, 4))]
+)
+def test_a_budget_buys_the_nearest_whole_number_of_epochs(camvid_root, monkeypatch, step_s, expected):
+    """8 fixture images at batch 2, 1.2 s: 2.99 epochs train 3 (not 2, 40 % short), 2.14 train 2; less than
+    one epoch trains that part of the images."""
+    args = compare.get_args_parser().parse_args(
+        [
+            *("--train", "--models", "unet_mini", "--dataset", "camvid", "--data-root", str(camvid_root)),
+            *("--budget-minutes", "0.02", "--batch-size", "2", "--crop", "48", "64"),
+        ]
+    )
+    monkeypatch.setattr(compare, "training_step_seconds", lambda *args, **kwargs: step_s)
+    assert compare.epochs_within_budget(args, "unet_mini") == expected
 
 
 def test_training_step_seconds_times_a_real_step():
