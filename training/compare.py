@@ -271,8 +271,9 @@ def budget_line(runs: list[Path]) -> str:
     if len(minutes) == 1 and None not in minutes:
         b = budgets[0]
         return (
-            f"Budget (every model): {b['minutes']:g} minutes of training on this CPU, each model's epochs sized "
-            f"from its own measured step time (the Best/run column), batch {b['batch_size']}, crops "
+            f"Budget (every model): {b['minutes']:g} minutes of training on this CPU, each model given the whole "
+            f"number of epochs nearest to that at its own measured step time (the Best/run column), batch "
+            f"{b['batch_size']}, crops "
             f"{b['crop'][0]}x{b['crop'][1]} at short side {b['short_side']}, {b.get('precision', 'fp32')}.\n\n"
         )
     b = budgets[0]
