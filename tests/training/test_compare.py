@@ -126,7 +126,7 @@ def test_a_resumed_budget_run_keeps_the_epochs_it_was_sized_to(camvid_root, tmp_
     ("step_s", "expected"), [(0.1003, (3, None)), (0.11, (3, None)), (0.14, (2, None)), (0.5, (1, 4))]
 )
 def test_a_budget_buys_the_nearest_whole_number_of_epochs(camvid_root, monkeypatch, step_s, expected):
-    """8 fixture images at batch 2, 1.2 s: 2.99 epochs train 3 (not 2, 40 % short), 2.14 train 2; less than
+    """8 fixture images at batch 2, 1.2 s: 2.99 epochs train 3 (not 2, a third short), 2.14 train 2; less than
     one epoch trains that part of the images."""
     args = compare.get_args_parser().parse_args(
         [
