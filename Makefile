@@ -126,7 +126,7 @@ ship-v3: export-v3 evaluate-v3 quantize-v3 agreement-v3
 
 # The original study's comparison on Cityscapes: U-Net Mini, VGG16 U-Net and DilatedNet (width 0.25), each
 # given the same wall-clock training time on this CPU (epochs sized from each model's measured step time).
-COMPARE_BUDGET_MINUTES ?= 40
+COMPARE_BUDGET_MINUTES ?= 30
 compare-cityscapes: install
 	$(BIN)/python -m training.compare --train --models unet_mini vgg16_unet dilatednet --width 0.25 \
 		--dataset cityscapes --data-root $(CITYSCAPES_ROOT) --budget-minutes $(COMPARE_BUDGET_MINUTES) \
