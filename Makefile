@@ -136,14 +136,15 @@ compare-cityscapes: install
 
 # The embedded model's candidates: each trained from scratch on Cityscapes train (no pretrained weights can be had
 # here) for the same wall-clock time, with the design's data recipe (short side 256, crop 256x512, CE + Lovasz,
-# median-frequency weights), at their published widths; table in docs/realtime_comparison.md.
+# median-frequency weights), at their published widths; table in docs/realtime_comparison.md. Latency at 512x256:
+# the network's input for a 1024x512 frame at short side 256 (make embedded times whole frames).
 REALTIME_MODELS = deeplabv3plus_mobilenet_v2 deeplabv3plus_resnet18 pspnet_resnet18 lraspp_mobilenet_v3 ddrnet23_slim
-REALTIME_BUDGET_MINUTES ?= 40
+REALTIME_BUDGET_MINUTES ?= 20
 compare-realtime: install
 	$(BIN)/python -m training.compare --train --models $(REALTIME_MODELS) --width 1.0 \
 		--dataset cityscapes --data-root $(CITYSCAPES_ROOT) --budget-minutes $(REALTIME_BUDGET_MINUTES) \
 		--batch-size 8 --short-side 256 --crop 256 512 --loss ce_lovasz --class-weights median_freq \
-		--precision auto --compile --per-category --latency-size 512 1024 \
+		--precision auto --compile --per-category --latency-size 256 512 \
 		--runs-dir $(RUNS)/realtime --output docs/realtime_comparison
 
 # The embedded table (docs/EMBEDDED.md): the design's model and every candidate, sizes, MACs, latency per runtime,

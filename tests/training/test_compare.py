@@ -86,11 +86,23 @@ def test_per_category_table_of_pilots(camvid_root, tmp_path):
 
 def test_a_wall_clock_budget_gives_each_model_the_epochs_its_step_time_allows(camvid_root, tmp_path, monkeypatch):
     """8 fixture images at batch 2: 4 steps an epoch. At 0.1 s a step, 1.2 s buy 3 epochs; at 1 s a step, a
-    quarter of one epoch (2 images)."""
+    quarter of one epoch (2 images). Both are timed before either trains."""
     import json
 
     step_seconds = {"unet_mini": 0.1, "dilatednet": 1.0}
-    monkeypatch.setattr(compare, "training_step_seconds", lambda name, *args, **kwargs: step_seconds[name])
+    events = []
+
+    def timed(name, *args, **kwargs):
+        events.append(f"time {name}")
+        return step_seconds[name]
+
+    def trained(args):
+        events.append(f"train {args.model}")
+        return train_main(args)
+
+    train_main = train.main
+    monkeypatch.setattr(compare, "training_step_seconds", timed)
+    monkeypatch.setattr(train, "main", trained)
     argv = [
         *("--train", "--models", "unet_mini", "dilatednet", "--width", "0.25", "--dataset", "camvid"),
         *("--data-root", str(camvid_root), "--budget-minutes", "0.02", "--batch-size", "2", "--crop", "48", "64"),
@@ -100,6 +112,7 @@ def test_a_wall_clock_budget_gives_each_model_the_epochs_its_step_time_allows(ca
     compare.main(compare.get_args_parser().parse_args(argv))
     summaries = {m: json.loads((tmp_path / "runs" / m / "summary.json").read_text()) for m in step_seconds}
     assert summaries["unet_mini"]["epochs_run"] == 3 and summaries["dilatednet"]["epochs_run"] == 1
+    assert events == ["time unet_mini", "time dilatednet", "train unet_mini", "train dilatednet"]
     history = json.loads((tmp_path / "runs" / "dilatednet" / "history.json").read_text())
     assert history[0]["train_steps"] == 1  # 2 images
     assert all(s["budget"]["minutes"] == 0.02 for s in summaries.values())
@@ -138,6 +151,6 @@ def test_a_budget_buys_the_nearest_whole_number_of_epochs(camvid_root, monkeypat
     assert compare.epochs_within_budget(args, "unet_mini") == expected
 
 
-def test_training_step_seconds_times_a_real_step():
+def test_training_step_seconds_times_a_real_step_in_a_fresh_process():
     seconds = compare.training_step_seconds("unet_mini", 0.25, 2, (32, 48), "ce_lovasz", "fp32", False, steps=2)
     assert 0 < seconds < 10
