@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 ship-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare-realtime embedded compare quantize agreement bench bench-video load audit clean
+.PHONY: install java chromium run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 ship-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare-realtime train-rt export-rt evaluate-rt quantize-rt agreement-rt ship-rt embedded compare quantize agreement bench bench-video load audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -146,6 +146,38 @@ compare-realtime: install
 		--batch-size 8 --short-side 256 --crop 256 512 --loss ce_lovasz --class-weights median_freq \
 		--precision auto --compile --per-category --latency-size 256 512 \
 		--runs-dir $(RUNS)/realtime --output docs/realtime_comparison
+
+# The real-time model, roadseg-rt 1.0: the comparison's winner (best val mIoU7 within 100 ms per 1024x512 frame),
+# trained on from its comparison run's best weights with the same data recipe, poly schedule over RT_EPOCHS. The
+# run spans sessions like 3.0's: last.pt every 10 min, and `make train-rt` again resumes it after its last step.
+RT_MODEL ?= ddrnet23_slim
+RT_EPOCHS ?= 30
+RT_RUN = $(RUNS)/$(RT_MODEL)_v1.0
+RT_STEM = models/$(RT_MODEL)_v1.0
+RT_DOCS = docs/model/rt-v1.0
+train-rt: install
+	$(BIN)/python -m training.train --model $(RT_MODEL) --width 1.0 --dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
+		--epochs $(RT_EPOCHS) --patience $(RT_EPOCHS) --batch-size 8 --lr 1e-3 --warmup-epochs 0.3 --loss ce_lovasz \
+		--cache-images --compile --precision auto --class-weights median_freq --short-side 256 --crop 256 512 \
+		$(if $(wildcard $(RUNS)/realtime/$(RT_MODEL)/best.pt),--init-weights $(RUNS)/realtime/$(RT_MODEL)/best.pt) \
+		--output $(RT_RUN) $(if $(wildcard $(RT_RUN)/last.pt),--resume $(RT_RUN)/last.pt)
+
+# Ship it as the design's 3.0 is shipped: weights, figures on the val cities and CamVid val, INT8 graph, agreement.
+export-rt: install
+	$(BIN)/python -m training.export --checkpoint $(RT_RUN)/best.pt --output $(RT_STEM)
+	mkdir -p $(RT_DOCS) && cp $(RT_RUN)/history.csv $(RT_DOCS)/history.csv && cp $(RT_RUN)/curves.png $(RT_DOCS)/training_curves.png
+evaluate-rt: install
+	$(BIN)/python -m training.evaluate --checkpoint $(RT_STEM).safetensors --dataset cityscapes \
+		--data-root $(CITYSCAPES_ROOT) --loss ce_lovasz --json $(RT_DOCS)/val_metrics.json
+	$(BIN)/python -m training.evaluate --checkpoint $(RT_STEM).safetensors --dataset camvid \
+		--data-root $(CAMVID_ROOT) --loss ce_lovasz --json $(RT_DOCS)/camvid_val_metrics.json
+quantize-rt: install
+	$(BIN)/python -m training.quantize --weights $(RT_STEM).safetensors --dataset cityscapes \
+		--data-root $(CITYSCAPES_ROOT) --output $(RT_STEM).int8.onnx
+agreement-rt: install
+	$(BIN)/python -m training.agreement --weights $(RT_STEM).safetensors --dataset cityscapes \
+		--data-root $(CITYSCAPES_ROOT) --precision bf16 --onnx $(RT_STEM).int8.onnx --json $(RT_DOCS)/runtime_agreement.json
+ship-rt: export-rt evaluate-rt quantize-rt agreement-rt
 
 # The embedded table (docs/EMBEDDED.md): the design's model and every candidate, sizes, MACs, latency per runtime,
 # memory, fps, val-city accuracy and INT8 agreement, measured in one run. Run it on an otherwise idle machine.

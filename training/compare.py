@@ -186,7 +186,8 @@ def epochs_within_budget(args: argparse.Namespace, name: str) -> tuple[int, int 
     limit = None if epochs >= 1 else max(args.batch_size, int(images * budget_s / epoch_s))
     print(
         f"{name}: {step_s:.2f} s per step of {args.batch_size} x {crop[0]}x{crop[1]}, {epoch_s / 60:.1f} min per "
-        f"epoch: {f'{epochs} epochs' if epochs else f'1 epoch of {limit} images'} in {args.budget_minutes:g} min"
+        f"epoch: {f'{epochs} epoch' + 's' * (epochs > 1) if epochs else f'1 epoch of {limit} images'} in "
+        f"{args.budget_minutes:g} min"
     )
     return max(1, epochs), limit
 
