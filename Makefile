@@ -144,7 +144,7 @@ compare-realtime: install
 	$(BIN)/python -m training.compare --train --models $(REALTIME_MODELS) --width 1.0 \
 		--dataset cityscapes --data-root $(CITYSCAPES_ROOT) --budget-minutes $(REALTIME_BUDGET_MINUTES) \
 		--batch-size 8 --short-side 256 --crop 256 512 --loss ce_lovasz --class-weights median_freq \
-		--precision auto --compile --per-category --latency-size 256 512 \
+		--precision auto --compile --per-category --latency-size 256 512 --warmup-epochs 0.3 \
 		--runs-dir $(RUNS)/realtime --output docs/realtime_comparison
 
 # The real-time model, roadseg-rt 1.0: the comparison's winner (best val mIoU7 within 100 ms per 1024x512 frame),

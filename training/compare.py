@@ -90,6 +90,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit-train", type=int, help="N training images, spread over the split (with --train)")
     p.add_argument("--limit-val", type=int, help="first N validation images only (with --train)")
     p.add_argument(
+        "--warmup-epochs",
+        type=float,
+        help="linear warm-up length in epochs (with --train; training.train's default: 1). Keep it under one "
+        "epoch when a budget buys only one or two: the poly decay after it is what settles the weights",
+    )
+    p.add_argument(
         "--latency-size",
         type=int,
         nargs=2,
@@ -153,6 +159,7 @@ def train_runs(args: argparse.Namespace) -> list[Path]:
         if (run_dir / "last.pt").exists():
             argv += ["--resume", str(run_dir / "last.pt")]
         argv += ["--limit-val", str(args.limit_val)] if args.limit_val else []
+        argv += ["--warmup-epochs", str(args.warmup_epochs)] if args.warmup_epochs is not None else []
         train.main(train.get_args_parser().parse_args(argv))
         runs.append(run_dir)
     return runs
