@@ -36,11 +36,19 @@ def pspnet(num_classes: int, encoder: str, width: float = 1.0) -> nn.Module:
 
 class LRASPPMobileNetV3(nn.Module):
     """torchvision's LR-ASPP MobileNetV3-Large, returning logits (torchvision returns a dict); `width` scales the
-    head's 128 inner channels. `encoder` is the MobileNetV3 backbone (the wrapper's encoder weights go there)."""
+    head's 128 inner channels. `encoder` is the MobileNetV3 backbone (the wrapper's encoder weights go there).
+
+    Its batch norms keep running statistics with PyTorch's usual momentum, 0.1, not the backbone's 0.01 (tuned for
+    ImageNet's long schedule): from scratch, after one Cityscapes epoch (246 steps), the statistics still lagged
+    the weights, and the model in eval mode called everything road (val mIoU7 0.07; pixel accuracy 0.46 with
+    them, 0.62 with the batch's own)."""
 
     def __init__(self, num_classes: int, width: float = 1.0):
         super().__init__()
         self.model = lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=num_classes)
+        for module in self.model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.momentum = 0.1
         if width != 1.0:
             head = self.model.classifier
             inter = max(16, round(128 * width))
