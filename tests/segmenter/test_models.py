@@ -70,7 +70,6 @@ def test_ddrnet23_slim_at_full_width_is_the_published_size():
     assert 5.6e6 < params < 5.8e6  # Hong et al. 2021, Table: 5.7M
 
 
-
 @pytest.mark.parametrize("name", sorted(MODEL_REGISTRY))
 def test_batch_norm_statistics_catch_up_within_a_short_run(name):
     """After 40 training-mode passes over one batch, every batch norm's running mean is that batch's mean (within
