@@ -99,27 +99,30 @@ train-v3: install
 
 # Ship the best epoch: fp16 weights + config in models/, then its figures: the Cityscapes val cities (7 categories,
 # void ignored, at the labels' size) and CamVid val as the cross-dataset check.
+# Each step takes (run dir,) models/ stem and docs dir, so 3.0 and the real-time model ship the same way.
+export_run = $(BIN)/python -m training.export --checkpoint $(1)/best.pt --output $(2) && mkdir -p $(3) \
+	&& cp $(1)/history.csv $(3)/history.csv && cp $(1)/curves.png $(3)/training_curves.png
+evaluate_shipped = $(BIN)/python -m training.evaluate --checkpoint $(1).safetensors --dataset cityscapes \
+	--data-root $(CITYSCAPES_ROOT) --loss ce_lovasz --json $(2)/val_metrics.json \
+	&& $(BIN)/python -m training.evaluate --checkpoint $(1).safetensors --dataset camvid \
+	--data-root $(CAMVID_ROOT) --loss ce_lovasz --json $(2)/camvid_val_metrics.json
+quantize_shipped = $(BIN)/python -m training.quantize --weights $(1).safetensors --dataset cityscapes \
+	--data-root $(CITYSCAPES_ROOT) --output $(1).int8.onnx
+agreement_shipped = $(BIN)/python -m training.agreement --weights $(1).safetensors --dataset cityscapes \
+	--data-root $(CITYSCAPES_ROOT) --precision bf16 --onnx $(1).int8.onnx --json $(2)/runtime_agreement.json
 export-v3: install
-	$(BIN)/python -m training.export --checkpoint $(V3_RUN)/best.pt --output models/vgg16_unet_v3.0
-	cp $(V3_RUN)/history.csv docs/model/v3.0/history.csv
-	cp $(V3_RUN)/curves.png docs/model/v3.0/training_curves.png
+	$(call export_run,$(V3_RUN),models/vgg16_unet_v3.0,docs/model/v3.0)
 evaluate-v3: install
-	$(BIN)/python -m training.evaluate --checkpoint models/vgg16_unet_v3.0.safetensors --dataset cityscapes \
-		--data-root $(CITYSCAPES_ROOT) --loss ce_lovasz --json docs/model/v3.0/val_metrics.json
-	$(BIN)/python -m training.evaluate --checkpoint models/vgg16_unet_v3.0.safetensors --dataset camvid \
-		--data-root $(CAMVID_ROOT) --loss ce_lovasz --json docs/model/v3.0/camvid_val_metrics.json
+	$(call evaluate_shipped,models/vgg16_unet_v3.0,docs/model/v3.0)
 	$(BIN)/python -m training.evaluate --checkpoint models/vgg16_unet_v2.0.safetensors --dataset cityscapes \
 		--data-root $(CITYSCAPES_ROOT) --loss ce_lovasz --json docs/model/v2.0/cityscapes_val_metrics.json
 
 # Version 3.0 as INT8 for ONNX Runtime (calibrated on Cityscapes train, checked on the val cities), and how far
 # each runtime strays from fp32 there.
 quantize-v3: install
-	$(BIN)/python -m training.quantize --weights models/vgg16_unet_v3.0.safetensors --dataset cityscapes \
-		--data-root $(CITYSCAPES_ROOT) --output models/vgg16_unet_v3.0.int8.onnx
+	$(call quantize_shipped,models/vgg16_unet_v3.0)
 agreement-v3: install
-	$(BIN)/python -m training.agreement --weights models/vgg16_unet_v3.0.safetensors --dataset cityscapes \
-		--data-root $(CITYSCAPES_ROOT) --precision bf16 --onnx models/vgg16_unet_v3.0.int8.onnx \
-		--json docs/model/v3.0/runtime_agreement.json
+	$(call agreement_shipped,models/vgg16_unet_v3.0,docs/model/v3.0)
 
 # All of the above, in order, once the long run has ended.
 ship-v3: export-v3 evaluate-v3 quantize-v3 agreement-v3
@@ -164,19 +167,13 @@ train-rt: install
 
 # Ship it as the design's 3.0 is shipped: weights, figures on the val cities and CamVid val, INT8 graph, agreement.
 export-rt: install
-	$(BIN)/python -m training.export --checkpoint $(RT_RUN)/best.pt --output $(RT_STEM)
-	mkdir -p $(RT_DOCS) && cp $(RT_RUN)/history.csv $(RT_DOCS)/history.csv && cp $(RT_RUN)/curves.png $(RT_DOCS)/training_curves.png
+	$(call export_run,$(RT_RUN),$(RT_STEM),$(RT_DOCS))
 evaluate-rt: install
-	$(BIN)/python -m training.evaluate --checkpoint $(RT_STEM).safetensors --dataset cityscapes \
-		--data-root $(CITYSCAPES_ROOT) --loss ce_lovasz --json $(RT_DOCS)/val_metrics.json
-	$(BIN)/python -m training.evaluate --checkpoint $(RT_STEM).safetensors --dataset camvid \
-		--data-root $(CAMVID_ROOT) --loss ce_lovasz --json $(RT_DOCS)/camvid_val_metrics.json
+	$(call evaluate_shipped,$(RT_STEM),$(RT_DOCS))
 quantize-rt: install
-	$(BIN)/python -m training.quantize --weights $(RT_STEM).safetensors --dataset cityscapes \
-		--data-root $(CITYSCAPES_ROOT) --output $(RT_STEM).int8.onnx
+	$(call quantize_shipped,$(RT_STEM))
 agreement-rt: install
-	$(BIN)/python -m training.agreement --weights $(RT_STEM).safetensors --dataset cityscapes \
-		--data-root $(CITYSCAPES_ROOT) --precision bf16 --onnx $(RT_STEM).int8.onnx --json $(RT_DOCS)/runtime_agreement.json
+	$(call agreement_shipped,$(RT_STEM),$(RT_DOCS))
 ship-rt: export-rt evaluate-rt quantize-rt agreement-rt
 
 # The embedded table (docs/EMBEDDED.md): the design's model and every candidate, sizes, MACs, latency per runtime,
