@@ -22,6 +22,23 @@ def test_losses_are_lower_for_the_right_answer():
         assert loss(right, target) < loss(wrong, target)
 
 
+@pytest.mark.parametrize("absent", [None, 3])
+def test_lovasz_matches_the_library_loss_and_its_gradients(absent):
+    from segmentation_models_pytorch.losses import LovaszLoss
+
+    torch.manual_seed(0)
+    target = torch.randint(0, 8, (3, 13, 17))
+    if absent is not None:  # a class missing from the batch is left out of the mean
+        target[target == absent] = 0
+    logits = torch.randn(3, 8, 13, 17, requires_grad=True)
+    expected = LovaszLoss("multiclass", per_image=False, from_logits=True)(logits, target)
+    (expected_gradient,) = torch.autograd.grad(expected, logits)
+    loss = build_loss("lovasz")(logits, target)
+    (gradient,) = torch.autograd.grad(loss, logits)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    torch.testing.assert_close(gradient, expected_gradient)
+
+
 def test_unknown_loss_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown loss"):
         build_loss("focal")
