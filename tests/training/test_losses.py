@@ -39,6 +39,17 @@ def test_lovasz_matches_the_library_loss_and_its_gradients(absent):
     torch.testing.assert_close(gradient, expected_gradient)
 
 
+def test_descending_order_sorts_each_row_ties_and_zeros_included():
+    from training.losses import descending_order
+
+    torch.manual_seed(0)
+    values = torch.rand(3, 1000).round(decimals=2)  # many ties
+    values[1, :500] = 0.0
+    order = descending_order(values)
+    assert order.dtype == torch.int64 and sorted(order[2].tolist()) == list(range(1000))
+    torch.testing.assert_close(values.gather(1, order), values.sort(dim=1, descending=True).values, rtol=0, atol=0)
+
+
 def test_unknown_loss_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown loss"):
         build_loss("focal")
