@@ -176,11 +176,12 @@ agreement-rt: install
 	$(call agreement_shipped,$(RT_STEM),$(RT_DOCS))
 ship-rt: export-rt evaluate-rt quantize-rt agreement-rt
 
-# The embedded table (docs/EMBEDDED.md): the design's model and every candidate, sizes, MACs, latency per runtime,
-# memory, fps, val-city accuracy and INT8 agreement, measured in one run. Run it on an otherwise idle machine.
+# The embedded table (docs/EMBEDDED.md): the design's model, the shipped real-time model and every candidate's
+# comparison run, sizes, MACs, latency per runtime, memory, fps, val-city accuracy and INT8 agreement, measured in
+# one run. Run it on an otherwise idle machine.
 embedded: install
-	$(BIN)/python -m benchmarks.embedded --models $(wildcard models/vgg16_unet_v3.0.safetensors) \
-		$(wildcard $(RUNS)/realtime/*/best.pt) --dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
+	$(BIN)/python -m benchmarks.embedded \
+		--models $(wildcard models/vgg16_unet_v3.0.safetensors $(RT_STEM).safetensors $(RUNS)/realtime/*/best.pt) --dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
 		--work-dir $(RUNS)/embedded --output docs/EMBEDDED.md
 
 # Version 1.0 (from scratch; see MODEL_CARD.md), then version 2.0, the default: 1.0 fine-tuned with the
