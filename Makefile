@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 ship-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare-realtime train-rt export-rt evaluate-rt quantize-rt agreement-rt ship-rt embedded compare quantize agreement bench bench-video load audit clean
+.PHONY: install java chromium tcmalloc run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 ship-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare-realtime train-rt export-rt evaluate-rt quantize-rt agreement-rt ship-rt embedded compare quantize agreement bench bench-video load audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ java:
 
 chromium:
 	./scripts/ensure_chromium.sh
+
+# Training runs under tcmalloc: a step's large tensors (32 MB and more at batch 8, 256x512) then come from its caches
+# instead of glibc's fresh mmap'd pages each time, about a sixth off a DDRNet-23-slim step here (scripts/ensure_tcmalloc.sh).
+tcmalloc:
+	./scripts/ensure_tcmalloc.sh
+TRAIN_PYTHON = $(addprefix LD_PRELOAD=,$(firstword $(wildcard /usr/lib/*/libtcmalloc_minimal.so.4))) $(BIN)/python
 
 run: install java
 	$(BIN)/python -m stack
@@ -59,11 +65,11 @@ FINETUNE_COMMON = --model vgg16_unet --width 0.5 --dataset camvid --data-root $(
 	--crop 256 320 --cache-images --init-weights models/vgg16_unet_v1.0.safetensors --lr 5e-4 --warmup-epochs 0.3
 
 # Short pilots of the small-category recipe (fine-tuning version 1.0), one per loss/weighting; table in MODEL_CARD.md.
-pilots: install
+pilots: install tcmalloc
 	for recipe in "ce_dice none" "ce_dice sqrt_median_freq" "ce_dice median_freq" "ohem_dice sqrt_median_freq" \
 		"ce_lovasz sqrt_median_freq"; do \
 		set -- $$recipe; \
-		test -f $(RUNS)/pilots/$$1_$$2/summary.json || $(BIN)/python -m training.train $(FINETUNE_COMMON) \
+		test -f $(RUNS)/pilots/$$1_$$2/summary.json || $(TRAIN_PYTHON) -m training.train $(FINETUNE_COMMON) \
 			--epochs $(PILOT_EPOCHS) --loss $$1 --class-weights $$2 --output $(RUNS)/pilots/$$1_$$2 || exit 1; \
 	done
 	$(BIN)/python -m training.compare --runs $(RUNS)/pilots/* --per-category --latency-runs 0 --output docs/model/pilots
@@ -76,10 +82,10 @@ CS_PILOTS = \
 	"from_v2.0_median_freq_256 --init-weights models/vgg16_unet_v2.0.safetensors --class-weights median_freq --short-side 256 --crop 256 512 --limit-train 480" \
 	"scratch_median_freq_256 --class-weights median_freq --short-side 256 --crop 256 512 --limit-train 480" \
 	"from_v2.0_median_freq_384 --init-weights models/vgg16_unet_v2.0.safetensors --class-weights median_freq --short-side 384 --crop 384 768 --limit-train 216"
-pilots-cityscapes: install
+pilots-cityscapes: install tcmalloc
 	for pilot in $(CS_PILOTS); do \
 		set -- $$pilot; name=$$1; shift; \
-		test -f $(RUNS)/cityscapes-pilots/$$name/summary.json || $(BIN)/python -m training.train $(CS_PILOT) "$$@" \
+		test -f $(RUNS)/cityscapes-pilots/$$name/summary.json || $(TRAIN_PYTHON) -m training.train $(CS_PILOT) "$$@" \
 			--output $(RUNS)/cityscapes-pilots/$$name || exit 1; \
 	done
 	$(BIN)/python -m training.compare --runs $(RUNS)/cityscapes-pilots/* --per-category --latency-runs 0 \
@@ -91,8 +97,8 @@ pilots-cityscapes: install
 V3_RUN = $(RUNS)/vgg16_unet_v3.0
 V3_EPOCHS ?= 10
 V3_RECIPE = --init-weights models/vgg16_unet_v2.0.safetensors --class-weights median_freq --short-side 256 --crop 256 512
-train-v3: install
-	$(BIN)/python -m training.train --model vgg16_unet --width 0.5 --dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
+train-v3: install tcmalloc
+	$(TRAIN_PYTHON) -m training.train --model vgg16_unet --width 0.5 --dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
 		--epochs $(V3_EPOCHS) --patience $(V3_EPOCHS) --batch-size 8 --lr 1e-3 --warmup-epochs 0.3 --loss ce_lovasz \
 		--cache-images --compile --precision auto $(V3_RECIPE) --output $(V3_RUN) \
 		$(if $(wildcard $(V3_RUN)/last.pt),--resume $(V3_RUN)/last.pt)
@@ -130,8 +136,8 @@ ship-v3: export-v3 evaluate-v3 quantize-v3 agreement-v3
 # The original study's comparison on Cityscapes: U-Net Mini, VGG16 U-Net and DilatedNet (width 0.25), each
 # given the same wall-clock training time on this CPU (epochs sized from each model's measured step time).
 COMPARE_BUDGET_MINUTES ?= 30
-compare-cityscapes: install
-	$(BIN)/python -m training.compare --train --models unet_mini vgg16_unet dilatednet --width 0.25 \
+compare-cityscapes: install tcmalloc
+	$(TRAIN_PYTHON) -m training.compare --train --models unet_mini vgg16_unet dilatednet --width 0.25 \
 		--dataset cityscapes --data-root $(CITYSCAPES_ROOT) --budget-minutes $(COMPARE_BUDGET_MINUTES) \
 		--batch-size 8 --short-side 256 --crop 256 512 --loss ce_lovasz --class-weights median_freq \
 		--precision auto --compile --per-category --latency-size 512 1024 \
@@ -143,8 +149,8 @@ compare-cityscapes: install
 # the network's input for a 1024x512 frame at short side 256 (make embedded times whole frames).
 REALTIME_MODELS = deeplabv3plus_mobilenet_v2 deeplabv3plus_resnet18 pspnet_resnet18 lraspp_mobilenet_v3 ddrnet23_slim
 REALTIME_BUDGET_MINUTES ?= 20
-compare-realtime: install
-	$(BIN)/python -m training.compare --train --models $(REALTIME_MODELS) --width 1.0 \
+compare-realtime: install tcmalloc
+	$(TRAIN_PYTHON) -m training.compare --train --models $(REALTIME_MODELS) --width 1.0 \
 		--dataset cityscapes --data-root $(CITYSCAPES_ROOT) --budget-minutes $(REALTIME_BUDGET_MINUTES) \
 		--batch-size 8 --short-side 256 --crop 256 512 --loss ce_lovasz --class-weights median_freq \
 		--precision auto --compile --per-category --latency-size 256 512 --warmup-epochs 0.3 \
@@ -158,8 +164,8 @@ RT_EPOCHS ?= 30
 RT_RUN = $(RUNS)/$(RT_MODEL)_v1.0
 RT_STEM = models/$(RT_MODEL)_v1.0
 RT_DOCS = docs/model/rt-v1.0
-train-rt: install
-	$(BIN)/python -m training.train --model $(RT_MODEL) --width 1.0 --dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
+train-rt: install tcmalloc
+	$(TRAIN_PYTHON) -m training.train --model $(RT_MODEL) --width 1.0 --dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
 		--epochs $(RT_EPOCHS) --patience $(RT_EPOCHS) --batch-size 8 --lr 1e-3 --warmup-epochs 0.3 --loss ce_lovasz \
 		--cache-images --compile --precision auto --class-weights median_freq --short-side 256 --crop 256 512 \
 		$(if $(wildcard $(RUNS)/realtime/$(RT_MODEL)/best.pt),--init-weights $(RUNS)/realtime/$(RT_MODEL)/best.pt) \
@@ -186,18 +192,18 @@ embedded: install
 
 # Version 1.0 (from scratch; see MODEL_CARD.md), then version 2.0, the default: 1.0 fine-tuned with the
 # small-category recipe. Run directories live outside the work tree; an interrupted run resumes from last.pt.
-train-v1: install
-	$(BIN)/python -m training.train --model vgg16_unet --width 0.5 --dataset camvid --data-root $(CAMVID_ROOT) \
+train-v1: install tcmalloc
+	$(TRAIN_PYTHON) -m training.train --model vgg16_unet --width 0.5 --dataset camvid --data-root $(CAMVID_ROOT) \
 		--epochs 30 --batch-size 8 --crop 256 320 --patience 30 --precision fp32 --cache-images --output $(RUNS)/vgg16_unet_v1.0 \
 		$(if $(wildcard $(RUNS)/vgg16_unet_v1.0/last.pt),--resume $(RUNS)/vgg16_unet_v1.0/last.pt)
 
-train-default: install
-	$(BIN)/python -m training.train $(FINETUNE_COMMON) --epochs $(DEFAULT_EPOCHS) --patience $(DEFAULT_EPOCHS) \
+train-default: install tcmalloc
+	$(TRAIN_PYTHON) -m training.train $(FINETUNE_COMMON) --epochs $(DEFAULT_EPOCHS) --patience $(DEFAULT_EPOCHS) \
 		$(DEFAULT_RECIPE) --output $(RUNS)/vgg16_unet_v2.0 \
 		$(if $(wildcard $(RUNS)/vgg16_unet_v2.0/last.pt),--resume $(RUNS)/vgg16_unet_v2.0/last.pt)
 
-compare: install
-	$(BIN)/python -m training.compare --train --models unet_mini vgg16_unet dilatednet --width 0.25 \
+compare: install tcmalloc
+	$(TRAIN_PYTHON) -m training.compare --train --models unet_mini vgg16_unet dilatednet --width 0.25 \
 		--dataset camvid --data-root $(CAMVID_ROOT) --epochs 20 --batch-size 8 --crop 256 320 \
 		--loss ce_lovasz --class-weights median_freq --precision auto --per-category \
 		--runs-dir $(RUNS)/compare --output docs/comparison_camvid
