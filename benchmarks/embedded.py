@@ -23,7 +23,6 @@ import argparse
 import copy
 import json
 import multiprocessing
-import resource
 import statistics
 import tempfile
 from functools import partial
@@ -35,7 +34,7 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from benchmarks.measure import cpu_name, model_macs, timed
+from benchmarks.measure import cpu_name, model_macs, peak_rss_mb, timed
 from roadseg.categories import CATEGORY_NAMES, VOID_ID
 from roadseg.model_config import ModelConfig
 from segmenter.models import display_name
@@ -127,7 +126,7 @@ def time_runtime(
     for size in sizes:
         rgb = frame(size)
         result[size_key(size)] = statistics.median(timed(partial(segmenter.segment, rgb), runs)) * 1000
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     return result
 
 

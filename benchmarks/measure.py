@@ -37,6 +37,16 @@ def model_macs(model: torch.nn.Module, height: int, width: int) -> float:
     return counter.get_total_flops() / 2
 
 
+def peak_rss_mb(status: Path = Path("/proc/self/status")) -> float:
+    """This process's peak resident memory (MB) since it started its program: Linux's VmHWM.
+
+    Not `getrusage`'s ru_maxrss, which a spawned process inherits from its parent's memory at the fork."""
+    found = re.search(r"^VmHWM:\s*(\d+) kB", status.read_text(), re.MULTILINE)
+    if not found:
+        raise RuntimeError(f"{status} has no VmHWM line (not Linux?)")
+    return int(found.group(1)) / 1024
+
+
 def cpu_name() -> str:
     try:
         found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
