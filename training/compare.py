@@ -353,17 +353,21 @@ def write_table(
 
 
 def plot_comparison(rows: list[dict], path: Path) -> None:
+    """mIoU, training time and latency per model, as horizontal bars (long model names stay readable)."""
     names = [r["model"] for r in rows]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 1.2 + 0.45 * len(rows)), sharey=True)
     for ax, key, title in zip(
         axes,
         ["miou", "train_minutes", "cpu_ms"],
         ["mIoU (7, void ignored)", "training time (min)", "CPU latency (ms/image)"],
         strict=True,
     ):
-        ax.bar(names, [r[key] for r in rows], color=["#4c72b0", "#dd8452", "#55a868"][: len(rows)])
+        values = [r[key] if isinstance(r[key], int | float) else 0.0 for r in rows]
+        ax.barh(names, values, color="#4c72b0")
+        ax.bar_label(ax.containers[0], fmt="%.3g", padding=2, fontsize=8)
         ax.set_title(title)
-        ax.tick_params(axis="x", rotation=15)
+        ax.margins(x=0.2)
+    axes[0].invert_yaxis()  # the table's order, top to bottom (the axes share it)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
