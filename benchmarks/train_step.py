@@ -1,28 +1,34 @@
 """Benchmark one training step of a registered model in each precision (not a test: prints figures).
 
     python -m benchmarks.train_step --model vgg16_unet --width 0.5 --batch-size 8 --crop 256 320
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.train_step \
+        --model ddrnet23_slim --width 1 --crop 256 512 --loss ce_lovasz --variants "fp32 + compile"
 
-Forward + backward + AdamW on random data, median of --steps timed steps after --warmup, with the
-threads torch uses here; fp32, fp32 + channels-last, fp32 under torch.compile (inductor, compiled during
-the warm-up) and bf16 autocast + channels-last (the choice of `--precision bf16`). Prints whether this
-CPU has native bf16 and what `--precision auto` picks.
+Forward + backward + AdamW on random data with a registered loss (--loss), median of --steps timed steps after
+--warmup, with the threads torch uses here; fp32, fp32 + channels-last, fp32 under torch.compile (inductor,
+compiled during the warm-up), both, and bf16 autocast + channels-last (the choice of `--precision bf16`). Prints
+whether this CPU has native bf16, what `--precision auto` picks and the memory allocator (LD_PRELOAD, as the
+Makefile's training targets run under tcmalloc).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 
 import torch
 
 from segmenter.models import build_model
 from segmenter.precision import cpu_has_bf16, resolve_precision
+from training.losses import LOSSES, build_loss
 from training.step_timing import training_step_seconds
 
 VARIANTS = {  # name: (autocast precision, memory format, torch.compile)
     "fp32": ("fp32", torch.contiguous_format, False),
     "fp32 + channels-last": ("fp32", torch.channels_last, False),
     "fp32 + compile": ("fp32", torch.contiguous_format, True),
+    "fp32 + channels-last + compile": ("fp32", torch.channels_last, True),
     "bf16 + channels-last": ("bf16", torch.channels_last, False),
 }
 
@@ -33,6 +39,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=float, default=0.5, help="channel multiplier")
     p.add_argument("--batch-size", type=int, default=8, help="images per step")
     p.add_argument("--crop", type=int, nargs=2, default=(256, 320), metavar=("H", "W"), help="input size")
+    p.add_argument("--loss", default="ce", choices=sorted(LOSSES), help="training loss (unweighted)")
     p.add_argument("--steps", type=int, default=5, help="timed steps per variant")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per variant")
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), help="what to time")
@@ -44,7 +51,7 @@ def step_seconds(args: argparse.Namespace, precision: str, layout: torch.memory_
     model = build_model(args.model, width=args.width)
     return training_step_seconds(
         model,
-        torch.nn.CrossEntropyLoss(),
+        build_loss(args.loss),
         args.batch_size,
         args.crop,
         precision,
@@ -61,7 +68,9 @@ def main(args: argparse.Namespace) -> dict[str, float]:
         f"CPU capability {torch.backends.cpu.get_cpu_capability()}, native bf16: {cpu_has_bf16()}, "
         f"--precision auto picks {resolve_precision('auto', torch.device('cpu'))}"
     )
-    print(f"{args.model} width {args.width:g}, batch {args.batch_size}, {args.crop[0]}x{args.crop[1]}")
+    print(f"memory allocator: {os.environ.get('LD_PRELOAD') or 'the C library'}")
+    size = f"{args.crop[0]}x{args.crop[1]}"
+    print(f"{args.model} width {args.width:g}, batch {args.batch_size}, {size}, loss {args.loss}")
     results = {}
     for name in args.variants:
         results[name] = step_seconds(args, *VARIANTS[name])

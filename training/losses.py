@@ -68,8 +68,8 @@ class LovaszSoftmax(nn.Module):
     """Lovász-Softmax over the whole batch (Berman et al., 2018), averaged over the classes present in `target`.
 
     The same loss as segmentation_models_pytorch's `LovaszLoss("multiclass", per_image=False)`, with the classes'
-    errors sorted in one batched call (`descending_order`) instead of one `torch.sort` per class: on a batch of 8 at
-    256x512 on two cores its forward + backward take 0.50 s against the library's 1.26-1.30 s."""
+    errors sorted in one batched call (`descending_order`) instead of one `torch.sort` per class: about 2.5x faster
+    on a batch of 8 at 256x512 on two cores, where the library's took as long as DDRNet-23-slim's own backward."""
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         classes = logits.shape[1]
