@@ -188,7 +188,8 @@ ship-rt: export-rt evaluate-rt quantize-rt agreement-rt
 # one run. Run it on an otherwise idle machine.
 embedded: install
 	$(BIN)/python -m benchmarks.embedded \
-		--models $(wildcard models/vgg16_unet_v3.0.safetensors $(RT_STEM).safetensors $(RUNS)/realtime/*/best.pt) --dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
+		--models $(wildcard models/vgg16_unet_v3.0.safetensors $(RT_STEM).safetensors $(RUNS)/realtime/*/best.pt) \
+		--dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
 		--work-dir $(RUNS)/embedded --output docs/EMBEDDED.md
 
 # Version 1.0 (from scratch; see MODEL_CARD.md), then version 2.0, the default: 1.0 fine-tuned with the
