@@ -46,6 +46,9 @@ class CombinedLoss(nn.Module):
         return self.pixel_weight * self.pixel(logits, target) + self.region_weight * self.region(logits, target)
 
 
+_FLOAT32_INF_BITS = 0x7F800000  # above the bits of every finite non-negative float32
+
+
 def descending_order(values: torch.Tensor) -> torch.Tensor:
     """Each row's indices from its largest value to its smallest, for non-negative `values` (C, N).
 
@@ -59,9 +62,6 @@ def descending_order(values: torch.Tensor) -> torch.Tensor:
     keys = ((_FLOAT32_INF_BITS - bits.astype(np.int64)) << 32) | index
     keys.sort(axis=1)
     return torch.from_numpy(keys & 0xFFFFFFFF)
-
-
-_FLOAT32_INF_BITS = 0x7F800000  # above the bits of every finite non-negative float32
 
 
 class LovaszSoftmax(nn.Module):
