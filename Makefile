@@ -182,12 +182,16 @@ agreement-rt: install
 	$(call agreement_shipped,$(RT_STEM),$(RT_DOCS))
 ship-rt: export-rt evaluate-rt quantize-rt agreement-rt
 
-# The embedded table (docs/EMBEDDED.md): the design's model, the shipped real-time model and every candidate's
-# comparison run, sizes, MACs, latency per runtime, memory, fps, val-city accuracy and INT8 agreement, measured in
-# one run. Run it on an otherwise idle machine.
+# The embedded table (docs/EMBEDDED.md): the design's model, the shipped real-time model and every other candidate
+# (its comparison run's best.pt where kept, else the architecture untrained with the comparison's accuracy), sizes,
+# MACs, latency per runtime, memory, fps, val-city accuracy and INT8 agreement, measured in one run. Run it on an
+# otherwise idle machine.
+RT_OTHERS = $(filter-out $(RT_MODEL),$(REALTIME_MODELS))
 embedded: install
 	$(BIN)/python -m benchmarks.embedded \
-		--models $(wildcard models/vgg16_unet_v3.0.safetensors $(RT_STEM).safetensors $(RUNS)/realtime/*/best.pt) \
+		--models $(wildcard models/vgg16_unet_v3.0.safetensors $(RT_STEM).safetensors \
+			$(foreach m,$(RT_OTHERS),$(RUNS)/realtime/$(m)/best.pt)) \
+		--architectures $(foreach m,$(RT_OTHERS),$(if $(wildcard $(RUNS)/realtime/$(m)/best.pt),,$(m))) \
 		--dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
 		--work-dir $(RUNS)/embedded --output docs/EMBEDDED.md
 

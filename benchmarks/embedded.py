@@ -1,8 +1,9 @@
 """The embedded table (docs/EMBEDDED.md): each model's size, cost, speed on this CPU and accuracy on the val cities.
 Not a test: it measures, prints and writes the page.
 
-    python -m benchmarks.embedded --models models/vgg16_unet_v3.0.safetensors RUNS/realtime/*/best.pt \
-        --dataset cityscapes --data-root ../shared/data/cityscapes --work-dir RUNS/embedded      (make embedded)
+    python -m benchmarks.embedded --models models/vgg16_unet_v3.0.safetensors models/ddrnet23_slim_v1.0.safetensors \
+        --architectures pspnet_resnet18 lraspp_mobilenet_v3 --dataset cityscapes --data-root ../shared/data/cityscapes \
+        --work-dir RUNS/embedded      (make embedded)
 
 For each model (exported weights, or a training run's best.pt):
 - accuracy: mIoU over the 7 categories (void ignored) and per category on the val split, at the labels' size, in
@@ -15,12 +16,16 @@ For each model (exported weights, or a training run's best.pt):
   size, argmax) at 1024x512 and 480x360, median of --runs, for eager fp32, INT8 ONNX Runtime and bf16 where native.
   Each runtime runs in a fresh process whose peak resident memory is reported (Python, PyTorch and ONNX Runtime
   included); frames per second are 1000 / the best median at 1024x512.
+Each of --architectures (a candidate whose trained weights were not kept) is measured untrained for size, speed and
+memory, which do not depend on the weights' values; its accuracy is its row of the comparison (--comparison, the
+CSV `training.compare` wrote), and its INT8 and bf16 accuracy are not measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import csv
 import json
 import multiprocessing
 import statistics
@@ -37,12 +42,12 @@ from safetensors.torch import save_file
 from benchmarks.measure import cpu_name, model_macs, peak_rss_mb, timed
 from roadseg.categories import CATEGORY_NAMES, VOID_ID
 from roadseg.model_config import ModelConfig
-from segmenter.models import display_name
+from segmenter.models import MODEL_REGISTRY, display_name
 from segmenter.models.base import SegmentationModel
 from segmenter.onnx_model import OnnxModel, cpu_threads
 from segmenter.precision import cpu_has_bf16, prepare_model
 from segmenter.segmenter import Segmenter, prepare_rgb
-from segmenter.weights import load_model
+from segmenter.weights import load_model, model_from_config
 from training.agreement import Variant, agreement_on_split, split_loader
 from training.datasets import DATASETS
 from training.onnx_export import export_onnx
@@ -54,6 +59,8 @@ SIZES = ((1024, 512), (480, 360))
 FP32, INT8, BF16 = "fp32", "INT8 ONNX Runtime", "bf16"
 TARGET_MS = 100.0  # the real-time model's budget per 1024x512 frame on 2 cores (issue: embedded model)
 AGREEMENT_GATE = 0.01  # largest mIoU loss at which INT8 is served (`training.quantize`'s tolerance)
+COMPARISON = REPO_ROOT / "docs" / "realtime_comparison.csv"
+UNCHECKED = " (accuracy unchecked)"  # a best form chosen on speed alone: an architecture row's
 Loaded: TypeAlias = tuple[SegmentationModel, ModelConfig]  # load_model's answer: a model in eval mode, its config
 CATEGORIES = [name for i, name in enumerate(CATEGORY_NAMES) if i != VOID_ID]
 
@@ -63,6 +70,15 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", nargs="+", required=True, type=Path, help="exported weights or runs' best.pt")
     p.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset layout of the val split")
     p.add_argument("--data-root", required=True, type=Path, help="dataset root folder")
+    p.add_argument(
+        "--architectures",
+        nargs="*",
+        default=[],
+        choices=sorted(MODEL_REGISTRY),
+        help="candidates without kept weights: measured untrained; accuracy from --comparison",
+    )
+    p.add_argument("--comparison", type=Path, default=COMPARISON, help="training.compare's CSV of --architectures")
+    p.add_argument("--short-side", type=int, default=256, help="inference scale of --architectures (the comparison's)")
     p.add_argument("--limit", type=int, help="evaluate on the first N val images only (a quick look)")
     p.add_argument("--runs", type=int, default=20, help="timed frames per model, runtime and size")
     p.add_argument("--work-dir", required=True, type=Path, help="INT8 graphs and cached accuracy figures")
@@ -75,13 +91,8 @@ def model_key(source: Path) -> str:
     return source.parent.name if source.suffix == ".pt" else source.stem
 
 
-def accuracy(source: Path, loaded: Loaded, dataset: str, root: Path, work: Path, limit: int | None) -> dict[str, Any]:
-    """fp32 figures on the val split, INT8's and native bf16's beside them, and the file sizes; cached in `work`."""
-    cache = work / "accuracy.json"
-    if cache.exists() and cache.stat().st_mtime >= source.stat().st_mtime:
-        cached: dict[str, Any] = json.loads(cache.read_text())
-        if cached.get("limit") == limit:
-            return cached
+def int8_graph(loaded: Loaded, dataset: str, root: Path, work: Path) -> Path:
+    """work/int8.onnx (`training.quantize`'s recipe, 32 calibration images from train) and work/fp32.safetensors."""
     work.mkdir(parents=True, exist_ok=True)
     model, config = loaded
     save_file({k: v.float().contiguous() for k, v in model.state_dict().items()}, work / "fp32.safetensors")
@@ -90,6 +101,18 @@ def accuracy(source: Path, loaded: Loaded, dataset: str, root: Path, work: Path,
         fp32 = export_onnx(model, Path(tmp) / "fp32.onnx", config.short_side)
         quantize_int8(fp32, int8, calibration_images(dataset, root, "train", config.short_side, 32))
     (work / "int8.onnx.json").write_text(json.dumps({"config": config.to_dict()}))  # Segmenter.load reads it
+    return int8
+
+
+def accuracy(source: Path, loaded: Loaded, dataset: str, root: Path, work: Path, limit: int | None) -> dict[str, Any]:
+    """fp32 figures on the val split, INT8's and native bf16's beside them, and the file sizes; cached in `work`."""
+    cache = work / "accuracy.json"
+    if cache.exists() and cache.stat().st_mtime >= source.stat().st_mtime:
+        cached: dict[str, Any] = json.loads(cache.read_text())
+        if cached.get("limit") == limit:
+            return cached
+    model, config = loaded
+    int8 = int8_graph(loaded, dataset, root, work)
     variants = [Variant(INT8, OnnxModel(int8))]
     if cpu_has_bf16():
         variants.append(Variant(BF16, prepare_model(copy.deepcopy(model), "bf16"), "bf16"))
@@ -106,6 +129,45 @@ def accuracy(source: Path, loaded: Loaded, dataset: str, root: Path, work: Path,
     }
     cache.write_text(json.dumps(result, indent=2))
     return result
+
+
+def untrained(name: str, short_side: int, dataset: str, work: Path) -> Path:
+    """An architecture with seeded random weights, as exported weights (work/untrained.safetensors + .json)."""
+    work.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    config = ModelConfig(name, {"width": 1.0}, short_side, dataset)
+    model = model_from_config(config)
+    source = work / "untrained.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, source)
+    source.with_suffix(".json").write_text(config.to_json())
+    return source
+
+
+def comparison_accuracy(csv_path: Path, name: str) -> dict[str, Any]:
+    """The comparison's figures for the model shown as `name`, in `agreement_on_split`'s 'reference' form."""
+    with open(csv_path, newline="") as f:
+        rows = [row for row in csv.DictReader(f) if row["model"] == name]
+    if not rows:
+        raise SystemExit(f"{csv_path}: no row for {name}; run its comparison first (make compare-realtime)")
+    row = rows[-1]
+    return {"miou": float(row["miou"]), "iou": {c: float(row[c]) for c in CATEGORIES}}
+
+
+def architecture_row(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """An untrained architecture's size, cost and speed, and the comparison's accuracy for it."""
+    work = args.work_dir / name
+    source = untrained(name, args.short_side, args.dataset, work)
+    loaded = load_model(source)
+    row = {"key": name, "from_comparison": True, **cost(loaded)}
+    int8_graph(loaded, args.dataset, args.data_root, work)
+    row["accuracy"] = {
+        "source": str(args.comparison),
+        "figures": {"reference": comparison_accuracy(args.comparison, row["name"])},
+        "fp32_mb": (work / "fp32.safetensors").stat().st_size / 1e6,
+        "int8_mb": (work / "int8.onnx").stat().st_size / 1e6,
+    }
+    row["speed"] = speed(source, work, args.runs)
+    return row
 
 
 def size_key(size: tuple[int, int]) -> str:
@@ -171,15 +233,20 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
         row["accuracy"] = accuracy(source, loaded, args.dataset, args.data_root, args.work_dir / key, args.limit)
         row["speed"] = speed(source, args.work_dir / key, args.runs)
         rows.append(row)
+    for name in args.architectures:
+        print(f"{name} (untrained; accuracy from {args.comparison})")
+        rows.append(architecture_row(name, args))
     return rows
 
 
 def _best(row: dict[str, Any]) -> tuple[str, float]:
-    """The runtime with the lowest median at the first size among those whose accuracy holds (within the gate)."""
+    """The runtime with the lowest median at the first size among those whose accuracy holds (within the gate);
+    for an architecture row, whose INT8 and bf16 accuracy is not measured, the fastest (marked UNCHECKED)."""
     figures, first = row["accuracy"]["figures"], size_key(SIZES[0])
-    allowed = [r for r in row["speed"] if r == FP32 or figures[r]["miou_change"] >= -AGREEMENT_GATE]
+    unchecked = row.get("from_comparison", False)
+    allowed = [r for r in row["speed"] if unchecked or r == FP32 or figures[r]["miou_change"] >= -AGREEMENT_GATE]
     best = min(allowed, key=lambda r: row["speed"][r][first])
-    return best, row["speed"][best][first]
+    return best + (UNCHECKED if unchecked and best != FP32 else ""), row["speed"][best][first]
 
 
 def report(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
@@ -195,14 +262,17 @@ def report(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         accuracy, speed = row["accuracy"], row["speed"]
         figures = accuracy["figures"]
         best, best_ms = _best(row)
+        form = best.removesuffix(UNCHECKED)
+        int8 = figures.get(INT8)
+        agreement = f"{int8['miou_change']:+.3f} | {int8['pixel_agreement']:.2%}" if int8 else "not measured | –"
+        mark = " †" if row.get("from_comparison") else ""
         times = " | ".join(f"{speed[r][size_key(s)]:.0f}" for s in SIZES for r in runtimes)
         sizes = f"{accuracy['fp32_mb']:.1f} | {accuracy['int8_mb']:.1f}"
         lines.append(
             f"| {row['name']} (`{row['key']}`) | {row['params_m']:.2f} | {row['gmacs_full']:.1f} | "
             f"{row['served_input']} | {row['gmacs_served']:.1f} | {sizes} | "
-            f"{times} | {best} | {1000 / best_ms:.1f} | {speed[best]['peak_rss_mb']:.0f} | "
-            f"{figures['reference']['miou']:.3f} | {figures[INT8]['miou_change']:+.3f} | "
-            f"{figures[INT8]['pixel_agreement']:.2%} |"
+            f"{times} | {best} | {1000 / best_ms:.1f} | {speed[form]['peak_rss_mb']:.0f} | "
+            f"{figures['reference']['miou']:.3f}{mark} | {agreement} |"
         )
     per_category = [
         "| Model | " + " | ".join(CATEGORIES) + " | mIoU7 |",
@@ -213,8 +283,20 @@ def report(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         ious = " | ".join(
             f"{reference['iou'][c]:.3f}" if reference["iou"][c] is not None else "n/a" for c in CATEGORIES
         )
-        per_category.append(f"| {row['name']} | {ious} | {reference['miou']:.3f} |")
-    images = {row["accuracy"]["images"] for row in rows}
+        mark = " †" if row.get("from_comparison") else ""
+        per_category.append(f"| {row['name']}{mark} | {ious} | {reference['miou']:.3f} |")
+    images = {row["accuracy"]["images"] for row in rows if "images" in row["accuracy"]}
+    sources = sorted({row["accuracy"]["source"] for row in rows if row.get("from_comparison")})
+    dagger = (
+        [
+            f"† Trained weights not kept: size, speed and memory measured on the untrained architecture (they do not "
+            f"depend on the weights' values); accuracy is the model's row of its comparison ({', '.join(sources)}: a "
+            "short training run from scratch, so below what a long run reaches); INT8's and bf16's not measured.",
+            "",
+        ]
+        if sources
+        else []
+    )
     return "\n".join(
         [
             "# The embedded table",
@@ -232,6 +314,7 @@ def report(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
             "",
             *lines,
             "",
+            *dagger,
             "## Per category (IoU, val cities, fp32)",
             "",
             *per_category,

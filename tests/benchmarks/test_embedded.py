@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 from safetensors.torch import save_file
 
@@ -41,3 +42,31 @@ def test_the_page_has_a_row_per_model_with_its_int8_agreement_and_each_category(
     cached = (tmp_path / "work" / "unet_mini" / "accuracy.json").stat().st_mtime_ns
     embedded.main(embedded.get_args_parser().parse_args(argv))
     assert (tmp_path / "work" / "unet_mini" / "accuracy.json").stat().st_mtime_ns == cached  # not evaluated again
+
+
+def test_an_architecture_without_weights_is_timed_untrained_with_its_comparison_accuracy(
+    cityscapes_root, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(embedded, "SIZES", ((128, 64), (96, 72)))
+    comparison = tmp_path / "comparison.csv"
+    ious = dict(zip(embedded.CATEGORIES, (0.9, 0.6, 0.1, 0.7, 0.8, 0.2, 0.5), strict=True))
+    header, values = ["model", *ious, "miou"], ["DDRNet-23-slim", *map(str, ious.values()), "0.543"]
+    comparison.write_text(",".join(header) + "\n" + ",".join(values) + "\n")
+    output = tmp_path / "EMBEDDED.md"
+    argv = ["--models", str(export_untrained(tmp_path, "unet_mini")), "--architectures", "ddrnet23_slim"]
+    argv += ["--comparison", str(comparison), "--short-side", "32", "--dataset", "cityscapes"]
+    argv += ["--data-root", str(cityscapes_root), "--runs", "2", "--work-dir", str(tmp_path / "work")]
+    page = embedded.main(embedded.get_args_parser().parse_args([*argv, "--output", str(output)]))
+    _, architecture = json.loads(output.with_suffix(".json").read_text())["rows"]
+    assert architecture["key"] == "ddrnet23_slim" and architecture["from_comparison"]
+    assert architecture["accuracy"]["figures"] == {"reference": {"miou": 0.543, "iou": ious}}
+    assert 5.5 < architecture["params_m"] < 5.9 and architecture["accuracy"]["int8_mb"] > 0  # the full-width model
+    assert architecture["speed"][embedded.INT8]["128x64"] > 0
+    [line] = [row for row in page.splitlines() if row.startswith("| DDRNet-23-slim (`ddrnet23_slim`)")]
+    assert "| 0.543 † | not measured | – |" in line
+    assert f"accuracy is the model's row of its comparison ({comparison}" in page
+    assert "| DDRNet-23-slim † | 0.900 |" in page  # per category, from the comparison
+    assert "†" not in next(row for row in page.splitlines() if row.startswith("| U-Net Mini (width 0.25) (`"))
+    comparison.write_text(",".join(header) + "\n")
+    with pytest.raises(SystemExit, match="no row for DDRNet-23-slim"):
+        embedded.main(embedded.get_args_parser().parse_args([*argv, "--output", str(tmp_path / "other.md")]))
