@@ -110,11 +110,13 @@ class ShippedModel:
 
 # The default version first: TorchServe makes the first version it loads the default. 3.0 (Cityscapes) and 2.0
 # (CamVid) are served as INT8 by ONNX Runtime, the fastest form that keeps their accuracy (docs/BENCHMARKS.md,
-# MODEL_CARD.md); 1.0 (CamVid) by PyTorch.
+# MODEL_CARD.md); 1.0 (CamVid) by PyTorch. The real-time model (DDRNet-23-slim, Cityscapes) is its own name,
+# served as INT8 by ONNX Runtime (docs/EMBEDDED.md).
 SHIPPED_MODELS = (
     ShippedModel("3.0", "vgg16_unet_v3.0", onnx_suffix=".int8.onnx"),
     ShippedModel("2.0", "vgg16_unet_v2.0", onnx_suffix=".int8.onnx"),
     ShippedModel("1.0", "vgg16_unet_v1.0"),
+    ShippedModel("1.0", "ddrnet23_slim_v1.0", onnx_suffix=".int8.onnx", name=REALTIME_MODEL_NAME),
 )
 
 

@@ -19,11 +19,20 @@ from training.metrics import ConfusionMatrix
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "camvid_val"
 # Regression guards, not targets: what `pytest tests/handler/test_shipped_model.py -s` printed for each
 # version on the six fixture images, less a margin. Version 2.0 must also keep seeing people and poles.
-# Version 3.0 is a Cityscapes model (its images may not be committed): CamVid is its cross-dataset check.
+# Version 3.0 and roadseg-rt are Cityscapes models (its images may not be committed): CamVid is their
+# cross-dataset check. Keyed by (model name, version).
 FLOORS = {
-    "1.0": {"miou": 0.56},  # measured 0.5953
-    "2.0": {"miou": 0.63, "human": 0.39, "object": 0.11},  # measured 0.6642, 0.4389, 0.1452
-    "3.0": {"miou": 0.35, "human": 0.28},  # measured 0.3923, 0.3252 (object 0.0539)
+    ("roadseg", "1.0"): {"miou": 0.56},  # measured 0.5953
+    ("roadseg", "2.0"): {"miou": 0.63, "human": 0.39, "object": 0.11},  # measured 0.6642, 0.4389, 0.1452
+    ("roadseg", "3.0"): {"miou": 0.35, "human": 0.28},  # measured 0.3923, 0.3252 (object 0.0539)
+    ("roadseg-rt", "1.0"): {"miou": FILL_IN},
+}
+# What each shipped model is: architecture, dataset, inference scale (short side).
+TRAINED_ON = {
+    ("roadseg", "3.0"): ("vgg16_unet", "cityscapes", 256),
+    ("roadseg", "2.0"): ("vgg16_unet", "camvid", 360),
+    ("roadseg", "1.0"): ("vgg16_unet", "camvid", 360),
+    ("roadseg-rt", "1.0"): ("ddrnet23_slim", "cityscapes", 256),
 }
 
 
@@ -34,12 +43,11 @@ def archives(tmp_path_factory):
 
 def test_every_shipped_version_is_archived_default_first(archives):
     assert [p.name for p in archives] == [m.archive_name for m in SHIPPED_MODELS]
-    assert [m.version for m in SHIPPED_MODELS] == ["3.0", "2.0", "1.0"]
-    trained_on = {"3.0": ("cityscapes", 256), "2.0": ("camvid", 360), "1.0": ("camvid", 360)}  # dataset, scale
+    assert [(m.name, m.version) for m in SHIPPED_MODELS] == list(TRAINED_ON)
     for model in SHIPPED_MODELS:
         assert model.weights.stat().st_size < 20 * 2**20  # compact: fp16, no optimiser state
         config = json.loads(model.config.read_text())
-        assert (config["dataset"], config["short_side"]) == trained_on[model.version]
+        assert (config["model"], config["dataset"], config["short_side"]) == TRAINED_ON[(model.name, model.version)]
 
 
 def fixture_metrics(handler, model_dir, manifest) -> dict:
@@ -56,16 +64,15 @@ def fixture_metrics(handler, model_dir, manifest) -> dict:
     return confusion.compute()
 
 
-@pytest.mark.parametrize("index", range(len(SHIPPED_MODELS)), ids=[m.version for m in SHIPPED_MODELS])
+@pytest.mark.parametrize("index", range(len(SHIPPED_MODELS)), ids=[m.archive_name for m in SHIPPED_MODELS])
 def test_shipped_version_segments_camvid_val_above_its_floor(archives, index, tmp_path):
-    version = SHIPPED_MODELS[index].version
+    shipped = SHIPPED_MODELS[index]
+    key = (shipped.name, shipped.version)
     handler, model_dir, manifest = load_handler(archives[index], tmp_path)
-    assert manifest["model"]["modelVersion"] == version and manifest["model"]["modelName"] == "roadseg"
-    assert handler.segmenter.config.model == "vgg16_unet"
+    assert (manifest["model"]["modelName"], manifest["model"]["modelVersion"]) == key
+    assert handler.segmenter.config.model == TRAINED_ON[key][0]
     metrics = fixture_metrics(handler, model_dir, manifest)
     measured = {"miou": metrics["miou"], **{c: v["iou"] for c, v in metrics["per_category"].items()}}
-    print(
-        f"version {version} on the six fixture images: " + ", ".join(f"{k} {measured[k]:.4f}" for k in FLOORS[version])
-    )
-    for key, floor in FLOORS[version].items():
-        assert measured[key] >= floor, f"version {version}: {key} IoU {measured[key]:.3f} fell below {floor}"
+    print(f"{shipped.archive_name} on the six fixture images: " + ", ".join(f"{k} {measured[k]:.4f}" for k in FLOORS[key]))
+    for name, floor in FLOORS[key].items():
+        assert measured[name] >= floor, f"{shipped.archive_name}: {name} IoU {measured[name]:.3f} fell below {floor}"
