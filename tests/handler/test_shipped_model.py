@@ -25,7 +25,7 @@ FLOORS = {
     ("roadseg", "1.0"): {"miou": 0.56},  # measured 0.5953
     ("roadseg", "2.0"): {"miou": 0.63, "human": 0.39, "object": 0.11},  # measured 0.6642, 0.4389, 0.1452
     ("roadseg", "3.0"): {"miou": 0.35, "human": 0.28},  # measured 0.3923, 0.3252 (object 0.0539)
-    ("roadseg-rt", "1.0"): {"miou": FILL_IN},
+    ("roadseg-rt", "1.0"): {"miou": 0.39},  # measured 0.4317
 }
 # What each shipped model is: architecture, dataset, inference scale (short side).
 TRAINED_ON = {
