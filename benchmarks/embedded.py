@@ -153,6 +153,12 @@ def comparison_accuracy(csv_path: Path, name: str) -> dict[str, Any]:
     return {"miou": float(row["miou"]), "iou": {c: float(row[c]) for c in CATEGORIES}}
 
 
+def shown_path(path: Path) -> str:
+    """`path` as the page shows it: relative to the repository when inside it (the page is committed)."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
+
+
 def architecture_row(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """An untrained architecture's size, cost and speed, and the comparison's accuracy for it."""
     work = args.work_dir / name
@@ -161,7 +167,7 @@ def architecture_row(name: str, args: argparse.Namespace) -> dict[str, Any]:
     row = {"key": name, "from_comparison": True, **cost(loaded)}
     int8_graph(loaded, args.dataset, args.data_root, work)
     row["accuracy"] = {
-        "source": str(args.comparison),
+        "source": shown_path(args.comparison),
         "figures": {"reference": comparison_accuracy(args.comparison, row["name"])},
         "fp32_mb": (work / "fp32.safetensors").stat().st_size / 1e6,
         "int8_mb": (work / "int8.onnx").stat().st_size / 1e6,

@@ -80,13 +80,14 @@ def test_torchserve_configuration_agrees_with_the_contract():
         line.split("=", 1) for line in TEXTS["config.properties"].splitlines() if "=" in line and line[0] != "#"
     )
     assert int(properties["default_response_timeout"]) == contract.TORCHSERVE_RESPONSE_TIMEOUT_S
-    assert {entry.split("=")[0] for entry in properties["load_models"].split(",")} == {contract.MODEL_NAME}
+    served = {contract.MODEL_NAME, contract.REALTIME_MODEL_NAME}  # the design's model and the real-time model
+    assert {entry.split("=")[0] for entry in properties["load_models"].split(",")} == served
     options = ServingOptions()
     assert options.batch_size == contract.TORCHSERVE_BATCH_SIZE
     assert options.response_timeout_s == contract.TORCHSERVE_RESPONSE_TIMEOUT_S
     assert f"responseTimeout: {contract.TORCHSERVE_RESPONSE_TIMEOUT_S}" in options.yaml()
     torchserve_cmd = TEXTS["docker/torchserve.Dockerfile"].split("CMD", 1)[1]
-    assert f"{contract.MODEL_NAME}=" in torchserve_cmd
+    assert all(f"{name}=" in torchserve_cmd for name in served)
 
 
 def test_the_gateway_gives_up_before_the_model_server_and_refuses_settings_that_would_not():

@@ -73,6 +73,7 @@ def test_shipped_version_segments_camvid_val_above_its_floor(archives, index, tm
     assert handler.segmenter.config.model == TRAINED_ON[key][0]
     metrics = fixture_metrics(handler, model_dir, manifest)
     measured = {"miou": metrics["miou"], **{c: v["iou"] for c, v in metrics["per_category"].items()}}
-    print(f"{shipped.archive_name} on the six fixture images: " + ", ".join(f"{k} {measured[k]:.4f}" for k in FLOORS[key]))
+    figures = ", ".join(f"{k} {measured[k]:.4f}" for k in FLOORS[key])
+    print(f"{shipped.archive_name} on the six fixture images: {figures}")
     for name, floor in FLOORS[key].items():
         assert measured[name] >= floor, f"{shipped.archive_name}: {name} IoU {measured[name]:.3f} fell below {floor}"
