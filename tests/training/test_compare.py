@@ -36,6 +36,9 @@ def test_the_seed_s_table_is_left_out_beside_other_architectures(cityscapes_root
     for model in ("lraspp_mobilenet_v3", "ddrnet23_slim"):
         argv = ["--model", model, "--width", "0.25", "--dataset", "cityscapes", "--data-root", str(cityscapes_root)]
         argv += ["--epochs", "1", "--batch-size", "2", "--short-side", "64", "--output", str(tmp_path / model)]
+        # fp32: on an AMD EPYC with AVX-512 BF16, torch 2.14.1's bf16 backward of DDRNet-23-slim at width 0.25
+        # on 512x1024 inputs corrupts the heap ("double free"); this test is about the table, not the precision.
+        argv += ["--precision", "fp32"]
         train.main(train.get_args_parser().parse_args(argv))
         runs.append(tmp_path / model)
     output = tmp_path / "realtime"
