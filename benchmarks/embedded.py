@@ -60,7 +60,7 @@ FP32, INT8, BF16 = "fp32", "INT8 ONNX Runtime", "bf16"
 TARGET_MS = 100.0  # the real-time model's budget per 1024x512 frame on 2 cores (issue: embedded model)
 AGREEMENT_GATE = 0.01  # largest mIoU loss at which INT8 is served (`training.quantize`'s tolerance)
 COMPARISON = REPO_ROOT / "docs" / "realtime_comparison.csv"
-UNCHECKED = " (accuracy unchecked)"  # a best form chosen on speed alone: an architecture row's
+UNCHECKED = " (accuracy unchecked)"  # marks a best form chosen on speed alone: an architecture row's
 Loaded: TypeAlias = tuple[SegmentationModel, ModelConfig]  # load_model's answer: a model in eval mode, its config
 CATEGORIES = [name for i, name in enumerate(CATEGORY_NAMES) if i != VOID_ID]
 
@@ -247,12 +247,12 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def _best(row: dict[str, Any]) -> tuple[str, float]:
     """The runtime with the lowest median at the first size among those whose accuracy holds (within the gate);
-    for an architecture row, whose INT8 and bf16 accuracy is not measured, the fastest (marked UNCHECKED)."""
+    for an architecture row, whose INT8 and bf16 accuracy is not measured, the fastest."""
     figures, first = row["accuracy"]["figures"], size_key(SIZES[0])
     unchecked = row.get("from_comparison", False)
     allowed = [r for r in row["speed"] if unchecked or r == FP32 or figures[r]["miou_change"] >= -AGREEMENT_GATE]
     best = min(allowed, key=lambda r: row["speed"][r][first])
-    return best + (UNCHECKED if unchecked and best != FP32 else ""), row["speed"][best][first]
+    return best, row["speed"][best][first]
 
 
 def report(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
@@ -268,7 +268,7 @@ def report(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         accuracy, speed = row["accuracy"], row["speed"]
         figures = accuracy["figures"]
         best, best_ms = _best(row)
-        form = best.removesuffix(UNCHECKED)
+        unchecked = UNCHECKED if row.get("from_comparison") and best != FP32 else ""
         int8 = figures.get(INT8)
         agreement = f"{int8['miou_change']:+.3f} | {int8['pixel_agreement']:.2%}" if int8 else "not measured | –"
         mark = " †" if row.get("from_comparison") else ""
@@ -277,7 +277,7 @@ def report(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         lines.append(
             f"| {row['name']} (`{row['key']}`) | {row['params_m']:.2f} | {row['gmacs_full']:.1f} | "
             f"{row['served_input']} | {row['gmacs_served']:.1f} | {sizes} | "
-            f"{times} | {best} | {1000 / best_ms:.1f} | {speed[form]['peak_rss_mb']:.0f} | "
+            f"{times} | {best}{unchecked} | {1000 / best_ms:.1f} | {speed[best]['peak_rss_mb']:.0f} | "
             f"{figures['reference']['miou']:.3f}{mark} | {agreement} |"
         )
     per_category = [
