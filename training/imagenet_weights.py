@@ -48,7 +48,9 @@ def imagenet_state_dict(variant: str) -> dict[str, torch.Tensor]:
     remapped = {}
     for (source_key, tensor), (key, expected) in zip(source.items(), target.items(), strict=True):
         if tensor.shape != expected.shape:
-            raise ValueError(f"{variant}: {source_key} {tuple(tensor.shape)} does not fit {key} {tuple(expected.shape)}")
+            raise ValueError(
+                f"{variant}: {source_key} {tuple(tensor.shape)} does not fit {key} {tuple(expected.shape)}"
+            )
         remapped[key] = tensor.contiguous()
     return remapped
 
@@ -65,7 +67,9 @@ def variant_of(model_name: str) -> str:
     for variant in VARIANTS:
         if model_name.endswith(variant):
             return variant
-    raise ValueError(f"{model_name!r} has no EfficientNet-Lite encoder; ImageNet weights exist for {', '.join(VARIANTS)}")
+    raise ValueError(
+        f"{model_name!r} has no EfficientNet-Lite encoder; ImageNet weights exist for {', '.join(VARIANTS)}"
+    )
 
 
 def load_imagenet_encoder(model: SegmentationModel, model_name: str) -> int:

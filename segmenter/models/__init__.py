@@ -10,7 +10,14 @@ from torch import nn
 from roadseg.categories import NUM_CATEGORIES
 from segmenter.models.base import SegmentationModel
 
-__all__ = ["EFFICIENTNET_LITE_MODELS", "MODEL_REGISTRY", "REALTIME_MODELS", "SegmentationModel", "build_model", "display_name"]
+__all__ = [
+    "EFFICIENTNET_LITE_MODELS",
+    "MODEL_REGISTRY",
+    "REALTIME_MODELS",
+    "SegmentationModel",
+    "build_model",
+    "display_name",
+]
 from segmenter.models.ddrnet import DDRNet23Slim
 from segmenter.models.dilatednet import DilatedNet
 from segmenter.models.efficientnet_lite import DECODERS, VARIANTS, efficientnet_lite_net

@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import save_file
 
 from roadseg.model_config import ModelConfig
-from segmenter.models import REALTIME_MODELS
+from segmenter.models import EFFICIENTNET_LITE_MODELS, REALTIME_MODELS
 from segmenter.onnx_model import INPUT_NAME
 from segmenter.weights import model_from_config
 from training import export
@@ -63,7 +63,10 @@ def test_export_cli_writes_onnx_and_its_check_on_real_images(random_model, tmp_p
     assert check["config"]["model"] == "vgg16_unet"
 
 
-@pytest.mark.parametrize("name", sorted(REALTIME_MODELS))
+LITE0_MODELS = sorted(name for name in EFFICIENTNET_LITE_MODELS if name.endswith("lite0"))
+
+
+@pytest.mark.parametrize("name", sorted(REALTIME_MODELS) + LITE0_MODELS)
 def test_each_real_time_candidate_exports_to_onnx_with_the_same_logits_at_odd_sizes(name, tmp_path):
     torch.manual_seed(0)
     config = ModelConfig(name, {"width": 0.5}, 64, "fixture")

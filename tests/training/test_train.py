@@ -1,6 +1,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -116,3 +117,26 @@ def test_a_run_interrupted_mid_epoch_resumes_after_its_last_step(camvid_root, tm
     assert [row["train_steps"] for row in history] == [4, 4]
     steps = lambda run_dir: torch.load(run_dir / "last.pt", weights_only=False)["scheduler"]["last_epoch"]
     assert steps(out) == steps(whole) == 8
+
+
+def test_a_second_dataset_trains_beside_the_first_and_counts_in_the_class_weights(
+    camvid_root, cityscapes_root, tmp_path
+):
+    out = tmp_path / "run"
+    argv = quick_train_argv(camvid_root, out, "--class-weights", "median_freq", epochs=1)
+    argv[argv.index("--dataset") + 1 : argv.index("--data-root") + 2] = [
+        "cityscapes",
+        "--data-root",
+        str(cityscapes_root),
+    ]
+    alone = train.setup_run(train.get_args_parser().parse_args(argv), train.distributed.SINGLE, torch.device("cpu"))
+    mixed_argv = [*argv, "--mix-dataset", "camvid", "--mix-data-root", str(camvid_root), "--mix-repeat", "2"]
+    mixed = train.setup_run(
+        train.get_args_parser().parse_args(mixed_argv), train.distributed.SINGLE, torch.device("cpu")
+    )
+    camvid_train = len(list((camvid_root / "train").glob("*.png")))
+    assert len(mixed.train_loader.dataset) == len(alone.train_loader.dataset) + 2 * camvid_train
+    assert len(mixed.val_loader.dataset) == len(alone.val_loader.dataset)  # validated on the first dataset only
+    assert not np.allclose(mixed.weights, alone.weights)
+    summary = run(mixed_argv)
+    assert summary["budget"]["mix"] == "camvid x2" and summary["dataset"] == "cityscapes"
