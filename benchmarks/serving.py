@@ -36,8 +36,9 @@ import torch
 from PIL import Image
 
 from benchmarks.measure import cpu_name, model_macs, peak_gflops, timed
-from handler.archive import SHIPPED_MODELS, ensure_archives, torchserve_models
+from handler.archive import ensure_archives, torchserve_models
 from handler.responses import mask_png
+from roadseg.catalogue import SHIPPED_MODELS
 from segmenter.onnx_model import OnnxModel, cpu_threads
 from segmenter.precision import cpu_has_bf16
 from segmenter.segmenter import Segmenter, prepare_image

@@ -12,7 +12,7 @@ model is PyTorch weights (safetensors; runtime `torch`, run at the config's prec
 ONNX graph of the same model (runtime `onnxruntime`, e.g. INT8 from `training.quantize`). models/ holds
 each shipped version as weights + config (+ its ONNX graph); each becomes model_store/<name>_v<version>.mar,
 under the design's model name (roadseg) or the real-time model's (roadseg-rt). TorchServe loads them in
-SHIPPED_MODELS order, and the first version of each name it loads is that name's default.
+the catalogue's order (models/catalogue.toml), and the first version of each name it loads is that name's default.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from roadseg.catalogue import SHIPPED_MODELS, archive_name
 from roadseg.contract import MODEL_NAME, REALTIME_MODEL_NAME, TORCHSERVE_BATCH_SIZE, TORCHSERVE_RESPONSE_TIMEOUT_S
 from roadseg.model_config import DEFAULT_SHORT_SIDE, PRECISIONS, ModelConfig
 from segmenter.archives import CONFIG_FILE, ONNX_FILE, WEIGHTS_FILE, archive_config
@@ -38,7 +39,6 @@ from segmenter.weights import cast_floating, load_source, model_from_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HANDLER = Path(__file__).resolve().parent / "segmentation_handler.py"
-MODELS_DIR = REPO_ROOT / "models"
 PLACEHOLDER_VERSION = "0.1"
 
 
@@ -58,66 +58,12 @@ class ServingOptions:
         )
 
 
-def archive_name(name: str, version: str) -> str:
-    """The model store's file for one version: roadseg_v2.0.mar."""
-    return f"{name}_v{version}.mar"
-
-
 def archive_model_name(path: Path) -> str:
     """The model name an archive file is served under: roadseg-rt_v1.0.mar -> roadseg-rt."""
     name, separator, _ = path.name.removesuffix(".mar").rpartition("_v")
     if not separator or not name:
         raise ValueError(f"{path.name}: not an archive name of the form NAME_vVERSION.mar")
     return name
-
-
-@dataclass(frozen=True)
-class ShippedModel:
-    """One committed model version: its weights and config in models/, its archive in the model store."""
-
-    version: str
-    stem: str
-    onnx_suffix: str | None = None  # served as models/<stem><onnx_suffix> by ONNX Runtime, else by PyTorch
-    name: str = MODEL_NAME  # the model name TorchServe serves it under
-
-    @property
-    def weights(self) -> Path:
-        return MODELS_DIR / f"{self.stem}.safetensors"
-
-    @property
-    def config(self) -> Path:
-        return MODELS_DIR / f"{self.stem}.json"
-
-    @property
-    def onnx(self) -> Path | None:
-        return MODELS_DIR / f"{self.stem}{self.onnx_suffix}" if self.onnx_suffix else None
-
-    @property
-    def sources(self) -> list[Path]:
-        return [self.weights, self.config, *([self.onnx] if self.onnx else [])]
-
-    @property
-    def runtime(self) -> str:
-        return "onnxruntime" if self.onnx_suffix else "torch"
-
-    @property
-    def archive_name(self) -> str:
-        return archive_name(self.name, self.version)
-
-    def is_present(self) -> bool:
-        return all(path.exists() for path in self.sources)
-
-
-# The default version first: TorchServe makes the first version it loads the default. 3.0 (Cityscapes) and 2.0
-# (CamVid) are served as INT8 by ONNX Runtime, the fastest form that keeps their accuracy (docs/BENCHMARKS.md,
-# MODEL_CARD.md); 1.0 (CamVid) by PyTorch. The real-time model (DDRNet-23-slim, Cityscapes) is its own name,
-# served as INT8 by ONNX Runtime (docs/EMBEDDED.md).
-SHIPPED_MODELS = (
-    ShippedModel("3.0", "vgg16_unet_v3.0", onnx_suffix=".int8.onnx"),
-    ShippedModel("2.0", "vgg16_unet_v2.0", onnx_suffix=".int8.onnx"),
-    ShippedModel("1.0", "vgg16_unet_v1.0"),
-    ShippedModel("1.0", "ddrnet23_slim_v1.0", onnx_suffix=".int8.onnx", name=REALTIME_MODEL_NAME),
-)
 
 
 def model_archiver() -> str:

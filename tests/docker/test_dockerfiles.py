@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from handler.archive import SHIPPED_MODELS, torchserve_models
+from handler.archive import torchserve_models
+from roadseg.catalogue import SHIPPED_MODELS
 from tests.docker.conftest import DOCKER, REPO_ROOT
 
 DOCKERFILES = sorted(DOCKER.glob("*.Dockerfile"))

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import zipfile
@@ -8,6 +9,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from handler import archive
+from roadseg.catalogue import ShippedModel
 from segmenter.onnx_model import OnnxModel
 from segmenter.segmenter import Segmenter
 from segmenter.weights import model_from_config
@@ -129,7 +131,8 @@ def test_an_archive_refuses_a_graph_onnx_runtime_cannot_load(tmp_path):
 def models_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "models"
     folder.mkdir()
-    monkeypatch.setattr(archive, "MODELS_DIR", folder)
+    shipped = tuple(dataclasses.replace(m, models_dir=folder) for m in archive.SHIPPED_MODELS)
+    monkeypatch.setattr(archive, "SHIPPED_MODELS", shipped)
     return folder
 
 
@@ -169,7 +172,10 @@ def test_every_shipped_version_gets_its_archive_default_first(tmp_path, models_d
 
 
 def test_a_real_time_model_is_archived_and_served_under_its_own_name(tmp_path, models_dir, monkeypatch):
-    shipped = (archive.ShippedModel("3.0", "design"), archive.ShippedModel("1.0", "rt", ".int8.onnx", "roadseg-rt"))
+    shipped = (
+        ShippedModel("roadseg", "3.0", "design", "safetensors", "cityscapes", models_dir),
+        ShippedModel("roadseg-rt", "1.0", "rt", "int8.onnx", "cityscapes", models_dir),
+    )
     monkeypatch.setattr(archive, "SHIPPED_MODELS", shipped)
     ship(models_dir, "design", 3)
     ship(models_dir, "rt", 7, ".int8.onnx")

@@ -11,7 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from handler.archive import SHIPPED_MODELS, ensure_archives
+from handler.archive import ensure_archives
+from roadseg.catalogue import SHIPPED_MODELS
 from roadseg.categories import category_ids_from_camvid_classes
 from tests.handler.conftest import load_handler, torchserve_context
 from training.metrics import ConfusionMatrix
