@@ -10,7 +10,7 @@ from PIL import Image
 from gateway.model_server import ModelServerFailure, model_server_error
 from roadseg.categories import colorize
 from roadseg.images import encode_png
-from roadseg.masks import overlay
+from roadseg.masks import decode_mask_png, overlay
 
 
 def mask_size(mask_png: bytes) -> tuple[int, int]:
@@ -21,14 +21,12 @@ def mask_size(mask_png: bytes) -> tuple[int, int]:
 
 def mask_and_confidence(mask_png: bytes) -> tuple[np.ndarray, np.ndarray]:
     """(ids, confidence) from the handler's 2-channel PNG (grayscale ids + alpha confidence)."""
-    with Image.open(io.BytesIO(mask_png)) as image:
-        if image.mode != "LA":
-            raise model_server_error(
-                ModelServerFailure.failed,
-                f"the model server returned no confidence (a {image.mode} mask); its archive may predate it",
-            )
-        both = np.asarray(image)
-    return np.ascontiguousarray(both[..., 0]), np.ascontiguousarray(both[..., 1])
+    ids, confidence = decode_mask_png(mask_png)
+    if confidence is None:
+        raise model_server_error(
+            ModelServerFailure.failed, "the model server returned no confidence; its archive may predate it"
+        )
+    return ids, confidence
 
 
 def colour_png(ids: np.ndarray) -> bytes:

@@ -18,13 +18,13 @@ from app_masks import decode_rgb, masks_zip, only_shown
 from app_settings import AppSettings
 
 from roadseg.categories import colorize
-from roadseg.images import encode_png
-from roadseg.masks import category_shares, mask_ids, overlay
+from roadseg.images import IMAGE_EXTENSIONS, encode_png
+from roadseg.masks import category_share_by_name, mask_ids, overlay
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 SAMPLE_CLIP = SAMPLES / "camvid_0016E5.mp4"
 CACHED_MASKS = 32  # per browser session: enough for a batch, bounded for long sessions
-IMAGE_TYPES = ["png", "jpg", "jpeg"]
+IMAGE_TYPES = list(IMAGE_EXTENSIONS)  # every format the API reads
 VIDEO_TYPES = ["mp4", "mov", "avi", "mkv"]
 VIDEO_POLL_S = 0.5  # how often a running video job's progress is asked for
 VIDEO_WAIT_S = 1800  # how long one page run follows a job before it offers to check again
@@ -168,7 +168,7 @@ def show_result(
     a.metric("Model", result.model)
     b.metric("Version", result.version)
     c.metric("Inference time", f"{result.inference_ms:.0f} ms")
-    st.altair_chart(shares_chart(category_shares(ids), categories), width="stretch")
+    st.altair_chart(shares_chart(category_share_by_name(ids), categories), width="stretch")
     stem = PurePath(name).stem or "image"
     d1, d2 = st.columns(2)
     d1.download_button(
@@ -183,7 +183,7 @@ def pick_image(keys: tuple[str, str, str]) -> tuple[str, bytes] | None:
     """An uploaded or a sample image, with widgets under the given (source, upload, sample) keys."""
     source = st.radio("Image", ["Upload", "Sample"], horizontal=True, key=keys[0])
     if source == "Upload":
-        upload = st.file_uploader("Road image (PNG or JPEG)", type=IMAGE_TYPES, key=keys[1])
+        upload = st.file_uploader("Road image (PNG, JPEG, WebP, BMP or TIFF)", type=IMAGE_TYPES, key=keys[1])
         if upload is None:
             st.info("Upload a road image, or pick one of the samples.")
             return None
@@ -249,7 +249,7 @@ def compare_versions(client: GatewayClient, models: list[ModelInfo], shown: list
         _, ids, mask, blended = rendered(data, result, shown, opacity)
         column.image(blended if blended is not None else mask, caption=labels[index])
         column.metric(f"{labels[index]}: inference time", f"{result.inference_ms:.0f} ms")
-        shares[labels[index]] = category_shares(ids)
+        shares[labels[index]] = category_share_by_name(ids)
     table = pd.DataFrame(shares).mul(100).round(1)
     if table.shape[1] == 2:
         table["B - A (points)"] = (table.iloc[:, 1] - table.iloc[:, 0]).round(1)

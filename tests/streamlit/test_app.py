@@ -11,7 +11,7 @@ import respx
 from streamlit.testing.v1 import AppTest
 
 from roadseg.categories import CATEGORIES
-from roadseg.images import encode_png
+from roadseg.images import IMAGE_EXTENSIONS, encode_png
 from tests.images import image_bytes
 from tests.streamlit.conftest import APP_FILE
 from tests.videos import write_clip
@@ -362,3 +362,9 @@ def test_a_refused_video_shows_the_gateway_message(gateway, tmp_path):
     app.file_uploader(key="video_upload").set_value(("long.mp4", b"\0" * 10, "video/mp4")).run()
     app.button(key="segment_video").click().run()
     assert app.error[0].value == "The segmentation service refused 'long.mp4': the video lasts 300.0 s"
+
+
+def test_the_file_pickers_take_every_format_the_api_reads(gateway):
+    app = run_app()
+    offered = {name.lstrip(".") for name in app.get("file_uploader")[0].proto.type}
+    assert offered == set(IMAGE_EXTENSIONS)
