@@ -1,9 +1,9 @@
 """How far a faster way of running the model strays from eager fp32 PyTorch on a labelled split: each
 variant's mIoU beside the reference's, the change, and the share of pixels whose category agrees.
 
-    python -m training.agreement --weights models/vgg16_unet_v2.0.safetensors --dataset camvid \
-        --data-root ../shared/data/camvid --precision bf16 --onnx models/vgg16_unet_v2.0.int8.onnx \
-        --json docs/model/v2.0/runtime_agreement.json
+    python -m training.agreement --weights models/vgg16_unet_v3.0.safetensors --dataset cityscapes \
+        --data-root ../shared/data/cityscapes --precision bf16 --onnx models/vgg16_unet_v3.0.int8.onnx \
+        --json docs/model/v3.0/runtime_agreement.json
 
 Variants: PyTorch under a precision (bf16 autocast + channels-last) and ONNX graphs run by ONNX Runtime.
 Every variant sees the same prepared images (`EvalPreset`, the handler's preprocessing); logits are

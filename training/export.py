@@ -2,7 +2,7 @@
 
     python -m training.export --checkpoint runs/vgg16_unet_w0.5/best.pt --output models/vgg16_unet
 
-    python -m training.export --onnx --checkpoint models/vgg16_unet_v2.0.safetensors --output /tmp/vgg16_unet_v2.0 \
+    python -m training.export --onnx --checkpoint models/vgg16_unet_v3.0.safetensors --output /tmp/vgg16_unet_v3.0 \
         --check-images ../shared/data/camvid/val
 
 Writes OUTPUT.safetensors (no optimiser state, no history) and OUTPUT.json (registry name, builder

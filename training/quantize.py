@@ -1,7 +1,7 @@
 """INT8 static quantisation with ONNX Runtime's tools, and the check that decides whether it ships.
 
-    python -m training.quantize --weights models/vgg16_unet_v2.0.safetensors --dataset camvid \
-        --data-root ../shared/data/camvid --output models/vgg16_unet_v2.0.int8.onnx
+    python -m training.quantize --weights models/vgg16_unet_v3.0.safetensors --dataset cityscapes \
+        --data-root ../shared/data/cityscapes --output models/vgg16_unet_v3.0.int8.onnx
 
 Exports the fp32 graph (`training.onnx_export`), quantises it to QDQ INT8 (per-channel signed weights,
 unsigned activations, MinMax ranges calibrated on evenly spaced training images prepared as the handler

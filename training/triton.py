@@ -1,6 +1,6 @@
 """The ONNX model as a Triton Inference Server model repository (ONNX Runtime backend, CPU instances).
 
-    python -m training.triton --onnx models/vgg16_unet_v2.0.int8.onnx --output triton_models --version 2
+    python -m training.triton --onnx models/vgg16_unet_v3.0.int8.onnx --output triton_models --version 3
 
 writes OUTPUT/roadseg/config.pbtxt and OUTPUT/roadseg/<version>/model.onnx. Triton then serves
 `image` (N, 3, H, W) float32 -> `logits` (N, 8, H, W); a client prepares images with
