@@ -70,3 +70,12 @@ class ModelConfig:
     @classmethod
     def read(cls, path: str | Path) -> ModelConfig:
         return cls.from_json(Path(path).read_text())
+
+    @classmethod
+    def beside_onnx(cls, path: str | Path) -> ModelConfig:
+        """The config of an exported or quantised graph: X.onnx.json's "config" (training.export, .quantize)."""
+        path = Path(path)
+        check = path.with_name(path.name + ".json")
+        if not check.is_file():
+            raise FileNotFoundError(f"{path}: its config {check.name} is not beside it")
+        return replace(cls.from_dict(json.loads(check.read_text())["config"]), runtime="onnxruntime")

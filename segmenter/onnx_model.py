@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import onnxruntime as ort
 import torch
 from torch import nn
 
 from roadseg.categories import NUM_CATEGORIES
+from segmenter.onnx_session import INPUT_NAME, OUTPUT_NAME, cpu_session, cpu_threads, session_options
 
-INPUT_NAME, OUTPUT_NAME = "image", "logits"
-
-
-def cpu_threads() -> int:
-    """The cores this process may run on (a container's CPU set, not the host's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def session_options(threads: int | None = None) -> ort.SessionOptions:
-    """All graph optimisations, `threads` intra-op threads (default: every core), no inter-op pool, and no
-    spinning: idle threads sleep instead of busy-waiting on cores the server's other processes need."""
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads or cpu_threads()
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return options
+__all__ = ["INPUT_NAME", "OUTPUT_NAME", "OnnxModel", "cpu_threads", "session_options"]
 
 
 class OnnxModel(nn.Module):
@@ -37,7 +20,7 @@ class OnnxModel(nn.Module):
     def __init__(self, model: str | Path | bytes, threads: int | None = None, num_classes: int = NUM_CATEGORIES):
         super().__init__()
         source = model if isinstance(model, bytes) else str(model)
-        self.session = ort.InferenceSession(source, session_options(threads), providers=["CPUExecutionProvider"])
+        self.session = cpu_session(source, threads)
         self.num_classes = num_classes
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -11,8 +11,7 @@ benchmarks and the evaluation tools all go through it.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -75,14 +74,6 @@ def category_ids_at_size(logits: torch.Tensor, size: tuple[int, int]) -> np.ndar
     return category_ids_from_logits(logits[None], size)[0].numpy().astype(np.uint8)
 
 
-def config_beside_onnx(path: Path) -> ModelConfig:
-    """The config of an exported or quantised graph: X.onnx.json's "config" (training.export, training.quantize)."""
-    check = path.with_name(path.name + ".json")
-    if not check.is_file():
-        raise FileNotFoundError(f"{path}: its config {check.name} is not beside it")
-    return ModelConfig.from_dict(json.loads(check.read_text())["config"])
-
-
 class Segmenter:
     """A model in its runtime, with the preparation and the logits-to-mask steps around it."""
 
@@ -120,7 +111,7 @@ class Segmenter:
                 return cls(OnnxModel(model, threads), config)
             return cls(model_from_config(config, model), config, device, precision)
         if path.suffix == ".onnx":
-            return cls(OnnxModel(path, threads), replace(config_beside_onnx(path), runtime="onnxruntime"))
+            return cls(OnnxModel(path, threads), ModelConfig.beside_onnx(path))
         config, state = load_source(path)
         return cls(model_from_config(config, state), config, device, precision)
 

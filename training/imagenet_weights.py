@@ -75,6 +75,7 @@ def variant_of(model_name: str) -> str:
 def load_imagenet_encoder(model: SegmentationModel, model_name: str) -> int:
     """Copy the ImageNet weights into the model's encoder (every encoder tensor must get one); returns the count."""
     features = model.encoder.model  # smp's TimmUniversalEncoder -> timm's feature extractor
+    assert isinstance(features, nn.Module)
     own = features.state_dict()
     weights = imagenet_state_dict(variant_of(model_name))
     missing = [key for key in own if key not in weights]

@@ -3,9 +3,7 @@ overlay as H.264 MP4. Plain blocking functions: the job runner calls them in wor
 
 from __future__ import annotations
 
-import contextlib
 import io
-from collections.abc import Generator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -16,6 +14,9 @@ import numpy as np
 from PIL import Image
 
 from gateway.errors import GatewayError
+from roadseg.videos import Mp4Writer, rgb_frames
+
+__all__ = ["CONTAINERS", "Mp4Writer", "VideoInfo", "bmp_bytes", "probe_video", "rgb_frames"]
 
 # Demuxers (FFmpeg's names) of the containers accepted: MP4/MOV, AVI, MKV (and its WebM subset).
 CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "MP4/MOV", "avi": "AVI", "matroska,webm": "MKV"}
@@ -67,45 +68,8 @@ def probe_video(path: Path, max_seconds: float, max_pixels: int) -> VideoInfo:
     return VideoInfo(frames, Fraction(fps), width, height, seconds, kind)
 
 
-def rgb_frames(path: Path) -> Generator[np.ndarray, None, None]:
-    """(H, W, 3) uint8 RGB frames in display order."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for frame in container.decode(stream):
-            yield frame.to_ndarray(format="rgb24")
-
-
 def bmp_bytes(rgb: np.ndarray) -> bytes:
     """A frame as an uncompressed BMP: lossless and the cheapest image to write and to read back."""
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="BMP")
     return buffer.getvalue()
-
-
-class Mp4Writer:
-    """H.264 (libx264, yuv420p) MP4 that browsers play. yuv420p needs even sizes: an odd last row or column
-    is repeated."""
-
-    def __init__(self, path: Path, fps: Fraction, width: int, height: int, crf: int = 23, preset: str = "veryfast"):
-        self.container = av.open(str(path), mode="w", format="mp4")
-        self.stream = self.container.add_stream("libx264", rate=fps)
-        self.stream.width, self.stream.height = width + width % 2, height + height % 2
-        self.stream.pix_fmt = "yuv420p"
-        self.stream.options = {"crf": str(crf), "preset": preset}
-
-    def write(self, rgb: np.ndarray) -> None:
-        pad = ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0))
-        frame = av.VideoFrame.from_ndarray(np.pad(rgb, pad, mode="edge") if any(p[1] for p in pad) else rgb)
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
-
-    def close(self) -> None:
-        for packet in self.stream.encode():
-            self.container.mux(packet)
-        self.container.close()
-
-    def abort(self) -> None:
-        """Close the file without finishing the stream (the job failed or was deleted)."""
-        with contextlib.suppress(av.error.FFmpegError, OSError):
-            self.container.close()

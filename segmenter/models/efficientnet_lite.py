@@ -52,7 +52,7 @@ def with_static_same_padding(module: nn.Module) -> nn.Module:
     for name, child in list(module.named_modules()):
         if type(child).__name__ in ("Conv2dSame", "Conv2dSameExport"):
             parent_name, _, attr = name.rpartition(".")
-            setattr(module.get_submodule(parent_name), attr, StaticSamePadConv2d(child))  # type: ignore[arg-type]
+            setattr(module.get_submodule(parent_name), attr, StaticSamePadConv2d(child))
     return module
 
 
@@ -62,6 +62,8 @@ class LiteInput(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         std, mean = torch.tensor(STD).view(1, 3, 1, 1), torch.tensor(MEAN).view(1, 3, 1, 1)
+        self.scale: torch.Tensor
+        self.offset: torch.Tensor
         self.register_buffer("scale", std * 255 / 128, persistent=False)
         self.register_buffer("offset", (mean * 255 - 127) / 128, persistent=False)
 
@@ -75,7 +77,7 @@ class LRASPP(nn.Module):
     def __init__(self, encoder: nn.Module, num_classes: int, inter_channels: int):
         super().__init__()
         self.encoder = encoder
-        channels = encoder.out_channels  # type: ignore[attr-defined]
+        channels: list[int] = list(encoder.out_channels)  # type: ignore[arg-type]
         self.head = LRASPPHead(channels[-3], channels[-1], num_classes, inter_channels)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -95,7 +97,8 @@ class EfficientNetLiteSegmenter(nn.Module):
     @property
     def encoder(self) -> nn.Module:
         """smp's TimmUniversalEncoder; its `model` holds timm's feature extractor (the ImageNet weights' keys)."""
-        encoder: nn.Module = self.model.encoder
+        encoder = self.model.encoder
+        assert isinstance(encoder, nn.Module)
         return encoder
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
