@@ -29,13 +29,18 @@ import csv
 import json
 import multiprocessing
 import statistics
+import subprocess
+import sys
 import tempfile
 from functools import partial
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeAlias
 
 import numpy as np
 import torch
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from PIL import Image
 from safetensors.torch import save_file
 
@@ -213,6 +218,38 @@ def speed(source: Path, work: Path, runs: int) -> dict[str, dict[str, Any]]:
     return found
 
 
+def embedded_speed(graph: Path, runs: int) -> dict[str, Any]:
+    """The INT8 graph on the embedded runtime (`benchmarks.embedded_runtime`), in a process without PyTorch."""
+    sizes = [f"{w}x{h}" for w, h in SIZES]
+    command = [sys.executable, "-m", "benchmarks.embedded_runtime", str(graph), "--sizes", *sizes, "--runs", str(runs)]
+    found: dict[str, Any] = json.loads(
+        subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    )
+    if found.pop("torch_imported"):
+        raise RuntimeError("the embedded runtime imported PyTorch")
+    print("  embedded: " + ", ".join(f"{k} {v:.1f}" for k, v in found.items()))
+    return found
+
+
+def install_mb(extra: str) -> float:
+    """MB on disk of the installed distributions that this project's core and `extra` pull in, transitively."""
+    pending = [Requirement(r) for r in metadata.requires("roadseg") or []]
+    pending = [r for r in pending if r.marker is None or r.marker.evaluate({"extra": extra})]
+    seen: set[str] = set()
+    total = 0
+    while pending:
+        name = canonicalize_name(pending.pop().name)
+        if name in seen or name == "roadseg":
+            continue
+        seen.add(name)
+        distribution = metadata.distribution(name)
+        files = [Path(str(distribution.locate_file(f))) for f in distribution.files or []]
+        total += sum(f.stat().st_size for f in files if f.is_file())
+        requirements = [Requirement(r) for r in distribution.requires or []]
+        pending += [r for r in requirements if r.marker is None or r.marker.evaluate({"extra": ""})]
+    return total / 1e6
+
+
 def cost(loaded: Loaded) -> dict[str, Any]:
     """Parameters, MACs at the first size's input (1024x512) and at the input such a frame is served at."""
     model, config = loaded
@@ -238,6 +275,7 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
         row = {"key": key, **cost(loaded)}
         row["accuracy"] = accuracy(source, loaded, args.dataset, args.data_root, args.work_dir / key, args.limit)
         row["speed"] = speed(source, args.work_dir / key, args.runs)
+        row["embedded"] = embedded_speed(args.work_dir / key / "int8.onnx", args.runs)
         rows.append(row)
     for name in args.architectures:
         print(f"{name} (untrained; accuracy from {args.comparison})")
@@ -328,12 +366,42 @@ def report(rows: list[dict[str, Any]], machine: dict[str, Any]) -> str:
             f"Target for the real-time model: at most {TARGET_MS:.0f} ms per 1024x512 frame (>= "
             f"{1000 / TARGET_MS:.0f} fps) on these cores, and an mIoU7 at most 0.02 below the design's model.",
             "",
+            *embedded_section(rows, machine),
         ]
     )
 
 
+def embedded_section(rows: list[dict[str, Any]], machine: dict[str, Any]) -> list[str]:
+    """The same INT8 graphs on the embedded runtime (no PyTorch) beside the PyTorch process's ONNX Runtime."""
+    lines = [
+        "## The embedded runtime: no PyTorch",
+        "",
+        "`segmenter.embedded` (`python -m segmenter segment`): the INT8 graph above with ONNX Runtime, NumPy and "
+        "Pillow only, in a process that never imports PyTorch (`benchmarks.embedded_runtime`), against the same "
+        "graph in a process that loads the PyTorch runtime (`Segmenter`). Installed size of what each needs, from this "
+        f"machine's packages: `pip install .[embedded]` {machine['install_mb']['embedded']:,.0f} MB, `.[runtime]` "
+        f"{machine['install_mb']['runtime']:,.0f} MB (PyPI's PyTorch, CUDA libraries included).",
+        "",
+        "| Model | "
+        + " | ".join(f"{label} {size_key(s)} ms" for label in ("PyTorch process", "embedded") for s in SIZES)
+        + " | PyTorch process peak RSS MB | embedded peak RSS MB |",
+        "|" + " --- |" * (3 + 2 * len(SIZES)),
+    ]
+    for row in rows:
+        if "embedded" not in row:
+            continue
+        with_torch, embedded = row["speed"][INT8], row["embedded"]
+        times = " | ".join(f"{source[size_key(s)]:.0f}" for source in (with_torch, embedded) for s in SIZES)
+        lines.append(
+            f"| {row['name']} (`{row['key']}`) | {times} | {with_torch['peak_rss_mb']:.0f} | "
+            f"{embedded['peak_rss_mb']:.0f} |"
+        )
+    return [*lines, ""]
+
+
 def main(args: argparse.Namespace) -> str:
     machine = {"cpu": cpu_name(), "threads": cpu_threads(), "bf16": cpu_has_bf16()}
+    machine["install_mb"] = {extra: round(install_mb(extra), 1) for extra in ("embedded", "runtime")}
     rows = measure(args)
     page = report(rows, machine)
     args.output.write_text(page)

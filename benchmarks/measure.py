@@ -1,4 +1,5 @@
-"""What every benchmark measures the same way: timed calls, the machine's fp32 peak, a model's MACs, the CPU's name."""
+"""What every benchmark measures the same way: timed calls, the machine's fp32 peak, a model's MACs, the CPU's name.
+PyTorch is imported only by the functions that need it: the embedded runtime's benchmark runs without it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from torch.utils.flop_counter import FlopCounterMode
+if TYPE_CHECKING:
+    import torch
 
 
 def timed(fn: Callable[[], object], runs: int, budget_s: float = 30.0) -> list[float]:
@@ -26,12 +28,17 @@ def timed(fn: Callable[[], object], runs: int, budget_s: float = 30.0) -> list[f
 
 def peak_gflops() -> float:
     """The best fp32 matrix-multiply rate of this process's threads (GFLOP/s)."""
+    import torch
+
     a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
     best = min(timed(lambda: a @ b, 8))
     return 2 * 2048**3 / best / 1e9
 
 
 def model_macs(model: torch.nn.Module, height: int, width: int) -> float:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
         model(torch.zeros(1, 3, height, width))
     return counter.get_total_flops() / 2

@@ -37,6 +37,14 @@ def test_the_page_has_a_row_per_model_with_its_int8_agreement_and_each_category(
         assert row["speed"][embedded.FP32]["128x64"] > 0 and row["speed"][embedded.INT8]["peak_rss_mb"] > 50
         assert row["accuracy"]["int8_mb"] > 0 and row["params_m"] > 0
         assert f"| {row['name']} (`{row['key']}`) |" in page
+        # the same INT8 graph without PyTorch in the process: less memory
+        assert (
+            row["embedded"]["128x64"] > 0
+            and row["embedded"]["peak_rss_mb"] < row["speed"][embedded.INT8]["peak_rss_mb"]
+        )
+    assert "## The embedded runtime: no PyTorch" in page
+    install = json.loads(output.with_suffix(".json").read_text())["machine"]["install_mb"]
+    assert 0 < install["embedded"] < install["runtime"]
     assert page.count("| U-Net Mini (width 0.25) |") == 1  # the per-category table
     assert "| GMACs 128x64 |" in page and rows[0]["gmacs_full"] > rows[0]["gmacs_served"]  # MACs at the first size
     cached = (tmp_path / "work" / "unet_mini" / "accuracy.json").stat().st_mtime_ns

@@ -36,6 +36,9 @@ BLOCKER = textwrap.dedent("""
             "roadseg.model_config",
             "roadseg.limits",
             "roadseg.contract",
+            "roadseg.logits",
+            "roadseg.catalogue",
+            "roadseg.masks",
         ],
     ],
 )
