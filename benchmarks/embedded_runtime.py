@@ -10,6 +10,7 @@ import argparse
 import json
 import statistics
 import sys
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -22,8 +23,12 @@ from segmenter.embedded import EmbeddedSegmenter
 FRAME = Path(__file__).resolve().parents[1] / "streamlit/samples/camvid_0016E5_07959.jpg"
 
 
-def measure(graph: str, sizes: list[tuple[int, int]], runs: int, threads: int | None) -> dict[str, float | bool]:
+def measure(
+    graph: str, sizes: list[tuple[int, int]], runs: int, threads: int | None, short_side: int | None = None
+) -> dict[str, float | bool]:
     segmenter = EmbeddedSegmenter.load(graph, threads)
+    if short_side:
+        segmenter.config = replace(segmenter.config, short_side=short_side)
     source = Image.open(FRAME).convert("RGB")
     result: dict[str, float | bool] = {}
     for width, height in sizes:
@@ -40,9 +45,10 @@ def main() -> None:
     p.add_argument("--sizes", nargs="+", default=["1024x512"], help="frame sizes, WIDTHxHEIGHT")
     p.add_argument("--runs", type=int, default=20, help="timed frames per size (after one warm-up)")
     p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: every core)")
+    p.add_argument("--short-side", type=int, help="inference scale (default: the model's)")
     args = p.parse_args()
     sizes = [(int(w), int(h)) for w, h in (s.split("x") for s in args.sizes)]
-    print(json.dumps(measure(args.graph, sizes, args.runs, args.threads)))
+    print(json.dumps(measure(args.graph, sizes, args.runs, args.threads, args.short_side)))
 
 
 if __name__ == "__main__":
