@@ -56,10 +56,12 @@ def train_one_epoch(
     show_progress: bool = True,
     done: EpochStats | None = None,
     after_step: Callable[[EpochStats], None] | None = None,
+    teacher: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> EpochStats:
     """One pass over `loader` (the scheduler steps per iteration); times the steps and the data waits.
     `done`: what a resumed epoch had already done (the loader then yields the rest); `after_step` sees the
-    epoch's running figures after every step (e.g. to write a checkpoint)."""
+    epoch's running figures after every step (e.g. to write a checkpoint). With a `teacher`, `loss_fn` takes
+    its logits of the same batch as a third argument (`training.distillation`)."""
     model.train()
     layout = memory_format(precision)
     done = done or EpochStats(0.0, 0.0, 0.0, 0)
@@ -75,8 +77,9 @@ def train_one_epoch(
         data_seconds += time.perf_counter() - waited_from
         images = images.to(device, non_blocking=True).contiguous(memory_format=layout)
         masks = masks.to(device, non_blocking=True)
+        taught = () if teacher is None else (teacher(images),)
         with autocast(device, precision):
-            loss = loss_fn(model(images).float(), masks)
+            loss = loss_fn(model(images).float(), masks, *taught)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -37,6 +37,7 @@ from training.checkpoints import save_checkpoint
 from training.class_weights import CLASS_WEIGHTINGS, class_weights
 from training.datasets import DATASETS, build_dataset
 from training.datasets.base import LabelledImages, size_of
+from training.distillation import DistillationLoss, Teacher
 from training.early_stopping import MONITORS, EarlyStopping
 from training.engine import EpochStats, choose_device, evaluate, train_one_epoch
 from training.history import write_history
@@ -126,6 +127,17 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--init-weights",
         type=Path,
         help="start from a trained model of the same architecture (a checkpoint .pt or exported .safetensors)",
+    )
+    p.add_argument(
+        "--teacher",
+        type=Path,
+        help="distil from this trained model (any form the Segmenter loads: .pt, .safetensors, .mar, .onnx): the "
+        "student matches its softened probabilities on each batch beside the label loss (training.distillation)",
+    )
+    p.add_argument("--kl-weight", type=float, default=1.0, help="weight of the distillation term (with --teacher)")
+    p.add_argument("--kl-temperature", type=float, default=2.0, help="softmax temperature of both (with --teacher)")
+    p.add_argument(
+        "--label-weight", type=float, default=1.0, help="weight of the label loss (with --teacher; 0: teacher only)"
     )
     p.add_argument("--resume", type=Path, help="checkpoint to resume from (e.g. RUN_DIR/last.pt)")
     p.add_argument(
@@ -251,7 +263,9 @@ class Run:
     train_loader: DataLoader[Batch]
     val_loader: DataLoader[Batch]
     weights: np.ndarray | None
-    loss_fn: torch.nn.Module
+    loss_fn: torch.nn.Module  # the label loss (validation reports it)
+    train_loss_fn: torch.nn.Module  # the label loss, or the distillation loss around it
+    teacher: Teacher | None
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     stopper: EarlyStopping
@@ -307,6 +321,13 @@ def setup_run(args: argparse.Namespace, processes: distributed.Processes, device
     train_loader, val_loader = make_loaders(args, short_side, crop, device, processes)
     weights = training_class_weights(train_loader.dataset, args.class_weights)
     optimizer = build_optimizer(args, model)
+    loss_fn = build_loss(args.loss, weights).to(device)
+    teacher = Teacher(args.teacher, device) if args.teacher else None
+    train_loss_fn = (
+        DistillationLoss(loss_fn, args.kl_temperature, args.kl_weight, args.label_weight) if teacher else loss_fn
+    )
+    if teacher:
+        log(processes.is_main, f"distilling from {args.teacher} ({teacher.segmenter.describe()})")
     return Run(
         args,
         processes,
@@ -318,7 +339,9 @@ def setup_run(args: argparse.Namespace, processes: distributed.Processes, device
         train_loader,
         val_loader,
         weights,
-        build_loss(args.loss, weights).to(device),
+        loss_fn,
+        train_loss_fn,
+        teacher,
         optimizer,
         build_scheduler(args, optimizer, len(train_loader)),
         EarlyStopping(args.monitor, args.patience, args.min_delta),
@@ -371,7 +394,7 @@ def run_epoch(run: Run, epoch: int) -> None:
     stats = train_one_epoch(
         run.trained,
         run.train_loader,
-        run.loss_fn,
+        run.train_loss_fn,
         run.optimizer,
         run.scheduler,
         run.device,
@@ -380,6 +403,7 @@ def run_epoch(run: Run, epoch: int) -> None:
         processes.is_main,
         done=done,
         after_step=periodic_checkpoint(run, epoch) if processes.is_main else None,
+        teacher=run.teacher,
     )
     if not distributed.replicas_agree(run.model, processes):
         raise RuntimeError(f"epoch {epoch}: the processes' model replicas no longer hold the same weights")
@@ -557,6 +581,7 @@ def run_summary(
             "init_weights": Path(args.init_weights).name if args.init_weights else None,
             "imagenet_encoder": bool(getattr(args, "imagenet_encoder", False)),
             "mix": f"{args.mix_dataset} x{args.mix_repeat}" if getattr(args, "mix_dataset", None) else None,
+            "teacher": str(args.teacher) if getattr(args, "teacher", None) else None,
             **({"minutes": args.budget_minutes} if args.budget_minutes else {}),
         },
         "best_epoch": best["epoch"],
