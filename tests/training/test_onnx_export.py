@@ -63,7 +63,10 @@ def test_export_cli_writes_onnx_and_its_check_on_real_images(random_model, tmp_p
     assert check["config"]["model"] == "vgg16_unet"
 
 
-LITE0_MODELS = sorted(name for name in EFFICIENTNET_LITE_MODELS if name.endswith("lite0"))
+# The EfficientNet-Lite encoder under smp's FPN (the shipped decoder), DeepLabV3+ (a dilated last stage) and
+# torchvision's LR-ASPP head; U-Net adds no export path of its own.
+LITE0_MODELS = [f"{decoder}_efficientnet_lite0" for decoder in ("fpn", "deeplabv3plus", "lraspp")]
+assert set(LITE0_MODELS) <= set(EFFICIENTNET_LITE_MODELS)
 
 
 @pytest.mark.parametrize("name", sorted(REALTIME_MODELS) + LITE0_MODELS)
