@@ -45,6 +45,11 @@ TORCHSERVE_BATCH_SIZE = 4
 VIDEO_RESULTS_KEEP_S = 3600
 
 
+# Each container's CPU and memory limit: compose's deploy limits, the Kubernetes containers' limits and the Azure
+# Container Instances template all state these (ACI takes memory in GB with one decimal: 1536 MiB is 1.5 GB).
+CONTAINER_LIMITS = {"torchserve": (2.0, 4096), "gateway": (1.0, 1024), "streamlit": (1.0, 1536)}  # (cpus, MiB)
+
+
 def check_timeouts(gateway_timeout_s: float, server_timeout_s: float) -> None:
     """Refuse a gateway timeout that does not end before the model server's response timeout."""
     if not gateway_timeout_s < server_timeout_s:

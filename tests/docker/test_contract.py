@@ -111,3 +111,36 @@ def test_video_results_are_kept_as_long_as_clients_stay_with_their_replica():
         doc for doc in yaml.safe_load_all(TEXTS["docker/kubernetes/serving.yaml"]) if doc and doc["kind"] == "Service"
     )
     assert service["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"] == contract.VIDEO_RESULTS_KEEP_S
+
+
+def compose_limits() -> dict[str, tuple[float, int]]:
+    services = yaml.safe_load(TEXTS["docker/docker-compose.yml"])["services"]
+    units = {"g": 1024, "m": 1}
+    found = {}
+    for name, service in services.items():
+        limits = service["deploy"]["resources"]["limits"]
+        memory = str(limits["memory"])
+        found[name] = (float(limits["cpus"]), int(float(memory[:-1]) * units[memory[-1].lower()]))
+    return found
+
+
+def kubernetes_limits() -> dict[str, tuple[float, int]]:
+    units = {"Gi": 1024, "Mi": 1}
+    found = {}
+    for path in ("docker/kubernetes/serving.yaml", "docker/kubernetes/app.yaml"):
+        for doc in yaml.safe_load_all(TEXTS[path]):
+            if not doc or doc["kind"] != "Deployment":
+                continue
+            for container in doc["spec"]["template"]["spec"]["containers"]:
+                limits = container["resources"]["limits"]
+                cpu, memory = str(limits["cpu"]), str(limits["memory"])
+                cpus = float(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
+                found[container["name"]] = (cpus, int(float(memory[:-2]) * units[memory[-2:]]))
+    return found
+
+
+def test_the_containers_limits_agree_across_compose_kubernetes_and_azure():
+    assert compose_limits() == contract.CONTAINER_LIMITS
+    assert kubernetes_limits() == contract.CONTAINER_LIMITS
+    aci_mib = {name: (cpus, round(gb * 1024)) for name, (cpus, gb) in aci.RESOURCES.items()}
+    assert aci_mib == contract.CONTAINER_LIMITS
