@@ -42,7 +42,9 @@ SEED_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
 | DilatedNet | categorical CE | 0.799 | 0.391 | 0.503 | 138.1 |"""
 
 SEED_MODELS = {"unet_mini", "vgg16_unet", "dilatednet"}  # the study's three architectures
-EXTRA_TITLES = {"class_weighting": "Class weights", "start": "Start", "crop": "Crop"}
+EXTRA_TITLES = {"class_weighting": "Class weights", "start": "Start", "crop": "Crop", "data": "Data"}
+# Budget keys a pilot grid may vary on purpose: shown as columns, so not a difference of budget when they vary.
+VARIED_KEYS = ("crop", "short_side", "init_weights", "imagenet_encoder", "mix")
 COLUMNS = [
     "model",
     "loss",
@@ -255,8 +257,11 @@ def row_for_run(run_dir: Path, size: tuple[int, int], latency_runs: int, per_cat
     if per_category:
         budget = summary.get("budget", {})
         if "init_weights" in budget:  # the recipe's other knobs, for pilots that vary them
-            extra["start"] = budget["init_weights"] or "scratch"
+            imagenet = "ImageNet encoder" if budget.get("imagenet_encoder") else None
+            extra["start"] = budget["init_weights"] or imagenet or "scratch"
             extra["crop"] = "x".join(map(str, budget["crop"]))
+            if "mix" in budget:
+                extra["data"] = summary["dataset"] + (f" + {budget['mix']}" if budget["mix"] else "")
         extra["class_weighting"] = summary.get("class_weighting", "none")
         extra.update({name: _round(iou) for name, iou in summary["per_category_iou"].items() if name != "void"})
     return {
@@ -284,7 +289,10 @@ def budget_line(runs: list[Path]) -> str:
     if not budgets or None in budgets:
         return ""
     recorded_by_all = set.intersection(*(set(b) for b in budgets))  # older runs record fewer keys
-    budgets = [{k: v for k, v in b.items() if k in recorded_by_all} for b in budgets]
+    varied = {k for k in VARIED_KEYS if len({json.dumps(b.get(k)) for b in budgets}) > 1}  # shown as columns
+    if varied & {"init_weights", "imagenet_encoder"}:
+        varied |= {"init_weights", "imagenet_encoder"}  # the start, then, is a column
+    budgets = [{k: v for k, v in b.items() if k in recorded_by_all and k not in varied} for b in budgets]
     if "minutes" in recorded_by_all:  # a wall-clock budget: the epochs differ by design
         budgets = [{k: v for k, v in b.items() if k != "epochs"} for b in budgets]
     if any(b != budgets[0] for b in budgets):
@@ -295,23 +303,29 @@ def budget_line(runs: list[Path]) -> str:
         return (
             f"Budget (every model): {b['minutes']:g} minutes of training on this CPU, each model given the whole "
             f"number of epochs nearest to that at its own measured step time (the Best/run column), batch "
-            f"{b['batch_size']}, crops "
-            f"{b['crop'][0]}x{b['crop'][1]} at short side {b['short_side']}, {b.get('precision', 'fp32')}.\n\n"
+            f"{b['batch_size']}{crops(b)}, {b.get('precision', 'fp32')}.\n\n"
         )
     b = budgets[0]
     return (
         f"Budget (every model): at most {b['epochs']} epochs (early stopping patience {b['patience']}), batch "
-        f"{b['batch_size']}, crops {b['crop'][0]}x{b['crop'][1]} at short side {b['short_side']}"
-        + (f", {b['precision']}" if "precision" in b else "")
-        + (
-            ""
-            if "init_weights" not in b
-            else f", starting from {b['init_weights']}"
-            if b["init_weights"]
-            else ", from scratch"
-        )
-        + ".\n\n"
+        f"{b['batch_size']}{crops(b)}" + (f", {b['precision']}" if "precision" in b else "") + start_phrase(b) + ".\n\n"
     )
+
+
+def start_phrase(budget: dict) -> str:
+    """How the shared budget's runs started, when they share it (pilots that vary it show it as a column)."""
+    if "init_weights" not in budget:
+        return ""
+    if budget["init_weights"]:
+        return f", starting from {budget['init_weights']}"
+    return ", encoder from ImageNet" if budget.get("imagenet_encoder") else ", from scratch"
+
+
+def crops(budget: dict) -> str:
+    """ ", crops HxW at short side S" when the runs share them (pilots that vary them show them as columns)."""
+    if "crop" not in budget:
+        return ""
+    return f", crops {budget['crop'][0]}x{budget['crop'][1]} at short side {budget['short_side']}"
 
 
 def write_table(
