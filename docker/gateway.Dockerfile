@@ -14,7 +14,8 @@ COPY gateway gateway
 RUN pip install --no-deps .
 
 FROM python:3.11-slim-bookworm
-RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin roadseg
+RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin roadseg \
+    && mkdir -p /var/lib/roadseg/videos && chown 10001 /var/lib/roadseg/videos
 COPY --from=build /opt/venv /opt/venv
 COPY stack/healthcheck.py /opt/roadseg/healthcheck.py
 # TorchServe by its compose service name; its keys from the shared key-file volume.
@@ -22,7 +23,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     GATEWAY_TORCHSERVE_INFERENCE_URL=http://torchserve:8080 \
     GATEWAY_TORCHSERVE_MANAGEMENT_URL=http://torchserve:8081 \
-    GATEWAY_TORCHSERVE_KEY_FILE=/srv/torchserve/key_file.json
+    GATEWAY_TORCHSERVE_KEY_FILE=/srv/torchserve/key_file.json \
+    GATEWAY_VIDEO_DIR=/var/lib/roadseg/videos
+# Video jobs (records, uploads, results) live here: mount a volume on it and they survive a restart.
+VOLUME /var/lib/roadseg/videos
 USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 \

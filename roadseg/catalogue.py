@@ -75,7 +75,9 @@ def read_catalogue(path: Path = CATALOGUE) -> tuple[ShippedModel, ...]:
     return tuple(models)
 
 
-SHIPPED_MODELS = read_catalogue()
+# Empty where the repository's models/ is not installed beside the package (e.g. `pip install .[embedded]` from
+# a wheel): the embedded runtime then takes .onnx graphs only.
+SHIPPED_MODELS = read_catalogue() if CATALOGUE.is_file() else ()
 
 
 def default_versions(models: tuple[ShippedModel, ...] = SHIPPED_MODELS) -> dict[str, str]:

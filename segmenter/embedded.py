@@ -23,6 +23,8 @@ from segmenter.onnx_session import INPUT_NAME, OUTPUT_NAME, cpu_session
 def shipped_graph(name: str, version: str | None = None) -> Path:
     """The ONNX graph a shipped model is served as (its default version unless `version`)."""
     names = sorted({m.name for m in SHIPPED_MODELS})
+    if not names:
+        raise ValueError("no shipped models here (no models/catalogue.toml beside the package): pass an .onnx graph")
     if name not in names:
         raise ValueError(f"no shipped model is called {name!r}; the shipped models are {', '.join(names)}")
     version = version or default_versions()[name]

@@ -138,11 +138,13 @@ def start_torchserve(
 
 
 def gateway_env(ports: TorchServePorts, torchserve_workdir: Path) -> dict[str, str]:
-    """The gateway's settings for a TorchServe started by `start_torchserve` in `torchserve_workdir`."""
+    """The gateway's settings for a TorchServe started by `start_torchserve` in `torchserve_workdir`; its video jobs
+    live beside it (`videos/`), so a gateway restarted on the same folder resumes them and no other stack sees them."""
     return {
         "GATEWAY_TORCHSERVE_INFERENCE_URL": ports.url("inference"),
         "GATEWAY_TORCHSERVE_MANAGEMENT_URL": ports.url("management"),
         "GATEWAY_TORCHSERVE_KEY_FILE": str(torchserve_workdir / "key_file.json"),
+        "GATEWAY_VIDEO_DIR": str(torchserve_workdir / "videos"),
     }
 
 

@@ -43,7 +43,7 @@ def test_start_order_follows_health_and_everything_restarts_with_limits():
         assert service["healthcheck"]["test"][0] == "CMD"
         assert service["restart"] == "unless-stopped"
         limits = service["deploy"]["resources"]["limits"]
-        assert float(limits["cpus"]) > 0 and limits["memory"].endswith("g")
+        assert float(limits["cpus"]) > 0 and limits["memory"][-1] in "gm" and limits["memory"][:-1].isdigit()
 
 
 # What Compose v1 (docker-compose 1.29, the original deployment's command) accepts at the top level; v2 accepts
