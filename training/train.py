@@ -168,21 +168,21 @@ def make_loaders(
     torchrun each process its part), and each process evaluates every `world_size`-th val image."""
     full_train = build_dataset(args.dataset, args.data_root, "train", TrainPreset(short_side, crop))
     full_val = build_dataset(args.dataset, args.data_root, "val", EvalPreset(short_side))
-    parts = [full_train, full_val]
+    mixed = None
     if args.mix_dataset:
         if not args.mix_data_root:
             raise SystemExit("--mix-dataset needs --mix-data-root")
         mixed = build_dataset(args.mix_dataset, args.mix_data_root, "train", TrainPreset(short_side, crop))
-        parts.append(mixed)
     if args.cache_images:
-        for part in parts:
-            part.cache_in_memory()
+        for part in (full_train, full_val, mixed):
+            if part is not None:
+                part.cache_in_memory()
     train: Dataset[Batch] = full_train
     val: Dataset[Batch] = full_val
     if args.limit_train:
         train = Subset(full_train, evenly_spaced(len(full_train), args.limit_train))
-    if args.mix_dataset:
-        train = ConcatDataset([train, *[parts[2]] * args.mix_repeat])
+    if mixed is not None:
+        train = ConcatDataset([train, *[mixed] * args.mix_repeat])
     if args.limit_val:
         val = Subset(full_val, range(min(args.limit_val, len(full_val))))
     common = dict(
@@ -579,9 +579,9 @@ def run_summary(
             "patience": args.patience,
             "precision": precision,
             "init_weights": Path(args.init_weights).name if args.init_weights else None,
-            "imagenet_encoder": bool(getattr(args, "imagenet_encoder", False)),
-            "mix": f"{args.mix_dataset} x{args.mix_repeat}" if getattr(args, "mix_dataset", None) else None,
-            "teacher": str(args.teacher) if getattr(args, "teacher", None) else None,
+            "imagenet_encoder": args.imagenet_encoder,
+            "mix": f"{args.mix_dataset} x{args.mix_repeat}" if args.mix_dataset else None,
+            "teacher": str(args.teacher) if args.teacher else None,
             **({"minutes": args.budget_minutes} if args.budget_minutes else {}),
         },
         "best_epoch": best["epoch"],
