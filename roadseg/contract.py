@@ -46,7 +46,7 @@ VIDEO_RESULTS_KEEP_S = 3600
 
 
 # Each container's CPU and memory limit: compose's deploy limits, the Kubernetes containers' limits and the Azure
-# Container Instances template all state these (ACI takes memory in GB with one decimal: 1536 MiB is 1.5 GB).
+# Container Instances template (docker/azure/aci.py, in GB: 1536 MiB is 1.5) repeat them; the contract test checks.
 CONTAINER_LIMITS = {"torchserve": (2.0, 4096), "gateway": (1.0, 1024), "streamlit": (1.0, 1536)}  # (cpus, MiB)
 
 

@@ -32,8 +32,6 @@ from pathlib import Path
 
 import yaml
 
-from roadseg.contract import CONTAINER_LIMITS
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IMAGES = {
     "torchserve": "docker/torchserve.Dockerfile",
@@ -44,8 +42,8 @@ KEY_MOUNT = "/srv/torchserve"
 KEY_FILE = f"{KEY_MOUNT}/key_file.json"
 KEY_SHARE = "roadseg-torchserve-keys"
 SECRET_KEYS = ("GATEWAY_TORCHSERVE_INFERENCE_KEY", "GATEWAY_TORCHSERVE_MANAGEMENT_KEY", "GATEWAY_TORCHSERVE_API_KEY")
-# cpu, memory GB: the containers' limits (roadseg.contract), as ACI takes them
-RESOURCES = {service: (cpus, round(mib / 1024, 1)) for service, (cpus, mib) in CONTAINER_LIMITS.items()}
+# cpu, memory GB: the containers' limits, roadseg.contract.CONTAINER_LIMITS (tests/docker/test_contract.py checks)
+RESOURCES = {"torchserve": (2.0, 4.0), "gateway": (1.0, 1.0), "streamlit": (1.0, 1.5)}
 
 
 @dataclass(frozen=True)

@@ -114,13 +114,14 @@ def efficientnet_lite_net(decoder: str, variant: str, num_classes: int, width: f
         raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     encoder_name = f"tu-tf_{variant}"
     scaled = lambda channels: max(8, round(channels * width))
+    groups_of_32 = lambda channels: max(32, 32 * round(channels * width / 32))  # smp's FPN uses GroupNorm(32)
     net: nn.Module
     if decoder == "fpn":
         net = smp.FPN(
             encoder_name=encoder_name,
             encoder_weights=None,
             decoder_pyramid_channels=scaled(64),
-            decoder_segmentation_channels=scaled(64),
+            decoder_segmentation_channels=groups_of_32(64),
             classes=num_classes,
         )
     elif decoder == "deeplabv3plus":
