@@ -3,10 +3,14 @@
     python -m benchmarks.train_step --model vgg16_unet --width 0.5 --batch-size 8 --crop 256 320
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python -m benchmarks.train_step \
         --model ddrnet23_slim --width 1 --crop 256 512 --loss ce_lovasz --variants "fp32 + compile"
+    python -m benchmarks.train_step --crop 256 512 --short-side 256 --variants "bf16 + channels-last" \
+        --teacher models/fpn_efficientnet_lite0_v2.0.safetensors
 
 Forward + backward + AdamW on random data with a registered loss (--loss), median of --steps timed steps after
 --warmup, with the threads torch uses here; fp32, fp32 + channels-last, fp32 under torch.compile (inductor,
 compiled during the warm-up), both, and bf16 autocast + channels-last (the choice of `--precision bf16`). Prints
+With --teacher, also the teacher's forward pass on the same batch as distillation runs it (`training.distillation`:
+resized to the teacher's own scale, at --precision auto): the cost a teacher adds to each step. Prints
 whether this CPU has native bf16, what `--precision auto` picks and the memory allocator (LD_PRELOAD, as the
 Makefile's training targets run under tcmalloc).
 """
@@ -16,11 +20,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
+import time
 
 import torch
 
 from segmenter.models import build_model
 from segmenter.precision import cpu_has_bf16, resolve_precision
+from training.distillation import Teacher
 from training.losses import LOSSES, build_loss
 from training.step_timing import training_step_seconds
 
@@ -42,6 +49,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", default="ce", choices=sorted(LOSSES), help="training loss (unweighted)")
     p.add_argument("--steps", type=int, default=5, help="timed steps per variant")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per variant")
+    p.add_argument("--teacher", help="also time this trained model's forward pass on the batch, as a teacher")
+    p.add_argument("--short-side", type=int, help="the student's training scale (default: the crop's height)")
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), help="what to time")
     return p
 
@@ -76,7 +85,24 @@ def main(args: argparse.Namespace) -> dict[str, float]:
         results[name] = step_seconds(args, *VARIANTS[name])
         ratio = results[args.variants[0]] / results[name]
         print(f"  {name:<22} {results[name]:7.2f} s/step  ({ratio:.2f}x vs {args.variants[0]})", flush=True)
+    if args.teacher:
+        results["teacher"] = teacher_seconds(args)
+        print(f"  {'teacher forward':<22} {results['teacher']:7.2f} s/step  ({args.teacher})", flush=True)
     return results
+
+
+def teacher_seconds(args: argparse.Namespace) -> float:
+    """Median seconds of the teacher's forward pass on one batch, as `training.distillation.Teacher` runs it."""
+    device = torch.device("cpu")
+    teacher = Teacher(args.teacher, device, resolve_precision("auto", device), args.short_side or args.crop[0])
+    images = torch.randn(args.batch_size, 3, *args.crop)
+    times = []
+    for step in range(args.warmup + args.steps):
+        started = time.perf_counter()
+        teacher(images)
+        if step >= args.warmup:
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
 
 
 if __name__ == "__main__":

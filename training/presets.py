@@ -54,6 +54,11 @@ class TrainPreset:
         steps += [_TO_TENSORS, v2.Normalize(MEAN, STD)]
         self.transforms = v2.Compose(steps)
 
+    @classmethod
+    def heavy(cls, short_side: int, crop: tuple[int, int]) -> TrainPreset:
+        """Stronger scale, rotation and colour changes: for images a teacher labels (`training.distillation`)."""
+        return cls(short_side, crop, scale_range=(0.5, 1.75), degrees=15.0, translate=0.15, color_jitter=0.5)
+
     def __call__(self, image: tv_tensors.Image, mask: tv_tensors.Mask) -> tuple[torch.Tensor, torch.Tensor]:
         image, mask = self.transforms(image, mask)
         return image.as_subclass(torch.Tensor), mask.as_subclass(torch.Tensor)

@@ -37,7 +37,7 @@ from training.checkpoints import save_checkpoint
 from training.class_weights import CLASS_WEIGHTINGS, class_weights
 from training.datasets import DATASETS, build_dataset
 from training.datasets.base import LabelledImages, size_of
-from training.distillation import DistillationLoss, Teacher
+from training.distillation import DistillationLoss, Teacher, TeacherOnly
 from training.early_stopping import MONITORS, EarlyStopping
 from training.engine import EpochStats, choose_device, evaluate, train_one_epoch
 from training.history import write_history
@@ -139,6 +139,13 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--label-weight", type=float, default=1.0, help="weight of the label loss (with --teacher; 0: teacher only)"
     )
+    p.add_argument(
+        "--unlabelled-repeat",
+        type=int,
+        default=0,
+        help="with --teacher: the training images again this many times, heavier augmented and taught by the teacher "
+        "alone (their labels withheld)",
+    )
     p.add_argument("--resume", type=Path, help="checkpoint to resume from (e.g. RUN_DIR/last.pt)")
     p.add_argument(
         "--checkpoint-minutes",
@@ -183,6 +190,16 @@ def make_loaders(
         train = Subset(full_train, evenly_spaced(len(full_train), args.limit_train))
     if mixed is not None:
         train = ConcatDataset([train, *[mixed] * args.mix_repeat])
+    if args.unlabelled_repeat:
+        if not args.teacher:
+            raise SystemExit("--unlabelled-repeat needs --teacher")
+        heavy = TrainPreset.heavy(short_side, crop)
+        taught: list[Dataset[Batch]] = [TeacherOnly(full_train, heavy)]
+        if args.limit_train:
+            taught = [Subset(taught[0], evenly_spaced(len(full_train), args.limit_train))]
+        if mixed is not None:
+            taught.append(TeacherOnly(mixed, heavy))
+        train = ConcatDataset([train, *taught * args.unlabelled_repeat])
     if args.limit_val:
         val = Subset(full_val, range(min(args.limit_val, len(full_val))))
     common = dict(
@@ -322,12 +339,13 @@ def setup_run(args: argparse.Namespace, processes: distributed.Processes, device
     weights = training_class_weights(train_loader.dataset, args.class_weights)
     optimizer = build_optimizer(args, model)
     loss_fn = build_loss(args.loss, weights).to(device)
-    teacher = Teacher(args.teacher, device) if args.teacher else None
+    teacher = Teacher(args.teacher, device, precision, short_side) if args.teacher else None
     train_loss_fn = (
         DistillationLoss(loss_fn, args.kl_temperature, args.kl_weight, args.label_weight) if teacher else loss_fn
     )
     if teacher:
-        log(processes.is_main, f"distilling from {args.teacher} ({teacher.segmenter.describe()})")
+        described = f"{teacher.segmenter.describe()}, its input x{teacher.scale:g}"
+        log(processes.is_main, f"distilling from {args.teacher} ({described})")
     return Run(
         args,
         processes,
@@ -506,7 +524,7 @@ def training_class_weights(dataset: Dataset[Batch], weighting: str) -> np.ndarra
 
 def category_masks(dataset: Dataset[Batch]) -> Iterator[np.ndarray]:
     """Every training image's category mask, through Subset and ConcatDataset, without decoding the images."""
-    if isinstance(dataset, Subset):
+    if isinstance(dataset, Subset) and not isinstance(dataset.dataset, TeacherOnly):
         base = dataset.dataset
         if not isinstance(base, LabelledImages):
             raise TypeError(f"class weights need a LabelledImages dataset, not {type(base).__name__}")
@@ -516,6 +534,8 @@ def category_masks(dataset: Dataset[Batch]) -> Iterator[np.ndarray]:
             yield from category_masks(part)
     elif isinstance(dataset, LabelledImages):
         yield from (dataset.category_mask(i) for i in range(len(dataset)))
+    elif isinstance(dataset, TeacherOnly) or isinstance(getattr(dataset, "dataset", None), TeacherOnly):
+        return  # labels withheld: they weigh nothing
     else:
         raise TypeError(f"class weights need a LabelledImages dataset, not {type(dataset).__name__}")
 
@@ -581,7 +601,12 @@ def run_summary(
             "init_weights": Path(args.init_weights).name if args.init_weights else None,
             "imagenet_encoder": args.imagenet_encoder,
             "mix": f"{args.mix_dataset} x{args.mix_repeat}" if args.mix_dataset else None,
-            "teacher": str(args.teacher) if args.teacher else None,
+            "teacher": (
+                f"{Path(args.teacher).name} (KL x{args.kl_weight:g} at T {args.kl_temperature:g}, labels "
+                f"x{args.label_weight:g}, teacher-only copies x{args.unlabelled_repeat})"
+                if args.teacher
+                else None
+            ),
             **({"minutes": args.budget_minutes} if args.budget_minutes else {}),
         },
         "best_epoch": best["epoch"],

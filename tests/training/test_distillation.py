@@ -8,8 +8,10 @@ from segmenter.weights import load_model
 from tests.archives import write_constant_model
 from tests.training.helpers import quick_train_argv
 from training import train
-from training.distillation import DistillationLoss
+from training.datasets import build_dataset
+from training.distillation import UNLABELLED_ID, DistillationLoss, TeacherOnly
 from training.losses import build_loss
+from training.presets import TrainPreset
 
 
 def test_the_loss_is_the_label_loss_plus_a_kl_that_vanishes_when_the_student_matches():
@@ -25,6 +27,30 @@ def test_the_loss_is_the_label_loss_plus_a_kl_that_vanishes_when_the_student_mat
     assert both(student, masks, teacher).item() == pytest.approx(expected.item(), rel=1e-5)
     with pytest.raises(ValueError, match="temperature must be positive"):
         DistillationLoss(label_loss, temperature=0)
+
+
+def test_images_with_withheld_labels_are_taught_by_the_teacher_alone():
+    torch.manual_seed(0)
+    student, teacher = torch.randn(4, 8, 6, 7), torch.randn(4, 8, 6, 7)
+    masks = torch.randint(0, 8, (4, 6, 7))
+    masks[1:3] = UNLABELLED_ID
+    label_loss = build_loss("ce")
+    both = DistillationLoss(label_loss, temperature=2.0, kl_weight=1.0, label_weight=1.0)
+    kl_only = DistillationLoss(label_loss, temperature=2.0, kl_weight=1.0, label_weight=0.0)
+    labelled = torch.tensor([0, 3])
+    expected = kl_only(student, masks, teacher) + 0.5 * label_loss(student[labelled], masks[labelled])
+    assert both(student, masks, teacher).item() == pytest.approx(expected.item(), rel=1e-5)
+    masks[:] = UNLABELLED_ID
+    assert both(student, masks, teacher).item() == pytest.approx(kl_only(student, masks, teacher).item(), rel=1e-6)
+
+
+def test_teacher_only_copies_keep_the_images_and_withhold_every_label(camvid_root):
+    images = build_dataset("camvid", camvid_root, "train")
+    copies = TeacherOnly(images, TrainPreset.heavy(64, (48, 64)))
+    assert len(copies) == len(images)
+    image, mask = copies[0]
+    assert image.shape == (3, 48, 64) and image.dtype == torch.float32
+    assert mask.shape == (48, 64) and bool((mask == UNLABELLED_ID).all())
 
 
 def share_of_teachers_category(run_dir, camvid_root, category: int) -> float:
@@ -49,3 +75,20 @@ def test_with_the_labels_weight_at_zero_the_student_converges_to_the_teachers_ma
         train.main(train.get_args_parser().parse_args(argv))
     assert share_of_teachers_category(taught, camvid_root, 5) > 0.95
     assert share_of_teachers_category(labelled, camvid_root, 5) < 0.5  # the labels alone teach otherwise
+
+
+def test_teacher_only_copies_join_the_epoch_and_leave_the_class_weights_alone(camvid_root, tmp_path):
+    teacher, _ = write_constant_model(tmp_path / "teacher", category=5)
+
+    def loaders(*extra: str):
+        argv = quick_train_argv(camvid_root, tmp_path / "run", "--class-weights", "median_freq", *extra)
+        return train.make_loaders(train.get_args_parser().parse_args(argv), 64, (48, 64), torch.device("cpu"))[0]
+
+    plain, taught = loaders("--teacher", str(teacher)), loaders("--teacher", str(teacher), "--unlabelled-repeat", "2")
+    assert len(taught.dataset) == 3 * len(plain.dataset)
+    np.testing.assert_allclose(
+        train.training_class_weights(taught.dataset, "median_freq"),
+        train.training_class_weights(plain.dataset, "median_freq"),
+    )
+    with pytest.raises(SystemExit, match="needs --teacher"):
+        loaders("--unlabelled-repeat", "1")
