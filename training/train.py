@@ -93,6 +93,12 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="use only N training images, spread evenly over the sorted split (every city; pilots, smoke runs)",
     )
     p.add_argument(
+        "--train-share",
+        type=float,
+        help="train each epoch on this share (0-1] of every training part (each dataset, each copy), spread evenly "
+        "over it: pilots sized to a wall-clock budget keep the parts' proportions",
+    )
+    p.add_argument(
         "--budget-minutes",
         type=float,
         help="the wall-clock training budget this run was sized to (recorded in summary.json; training.compare)",
@@ -184,22 +190,29 @@ def make_loaders(
         for part in (full_train, full_val, mixed):
             if part is not None:
                 part.cache_in_memory()
-    train: Dataset[Batch] = full_train
-    val: Dataset[Batch] = full_val
-    if args.limit_train:
-        train = Subset(full_train, evenly_spaced(len(full_train), args.limit_train))
+    if args.train_share is not None and not 0 < args.train_share <= 1:
+        raise SystemExit(f"--train-share must be in (0, 1], got {args.train_share}")
+
+    def part(dataset: Dataset[Batch], limit: int | None = None) -> Dataset[Batch]:
+        """The dataset, or the evenly spread share of it that --limit-train and --train-share leave."""
+        indices = evenly_spaced(size_of(dataset), limit) if limit else list(range(size_of(dataset)))
+        if args.train_share:
+            indices = [indices[i] for i in evenly_spaced(len(indices), max(1, round(len(indices) * args.train_share)))]
+        return dataset if len(indices) == size_of(dataset) else Subset(dataset, indices)
+
+    parts = [part(full_train, args.limit_train)]
     if mixed is not None:
-        train = ConcatDataset([train, *[mixed] * args.mix_repeat])
+        parts += [part(mixed)] * args.mix_repeat
     if args.unlabelled_repeat:
         if not args.teacher:
             raise SystemExit("--unlabelled-repeat needs --teacher")
         heavy = TrainPreset.heavy(short_side, crop)
-        taught: list[Dataset[Batch]] = [TeacherOnly(full_train, heavy)]
-        if args.limit_train:
-            taught = [Subset(taught[0], evenly_spaced(len(full_train), args.limit_train))]
+        taught = [part(TeacherOnly(full_train, heavy), args.limit_train)]
         if mixed is not None:
-            taught.append(TeacherOnly(mixed, heavy))
-        train = ConcatDataset([train, *taught * args.unlabelled_repeat])
+            taught.append(part(TeacherOnly(mixed, heavy)))
+        parts += taught * args.unlabelled_repeat
+    train: Dataset[Batch] = parts[0] if len(parts) == 1 else ConcatDataset(parts)
+    val: Dataset[Batch] = full_val
     if args.limit_val:
         val = Subset(full_val, range(min(args.limit_val, len(full_val))))
     common = dict(
@@ -601,6 +614,7 @@ def run_summary(
             "init_weights": Path(args.init_weights).name if args.init_weights else None,
             "imagenet_encoder": args.imagenet_encoder,
             "mix": f"{args.mix_dataset} x{args.mix_repeat}" if args.mix_dataset else None,
+            **({"train_share": args.train_share} if args.train_share else {}),
             "teacher": (
                 f"{Path(args.teacher).name} (KL x{args.kl_weight:g} at T {args.kl_temperature:g}, labels "
                 f"x{args.label_weight:g}, teacher-only copies x{args.unlabelled_repeat})"

@@ -140,3 +140,20 @@ def test_a_second_dataset_trains_beside_the_first_and_counts_in_the_class_weight
     assert not np.allclose(mixed.weights, alone.weights)
     summary = run(mixed_argv)
     assert summary["budget"]["mix"] == "camvid x2" and summary["dataset"] == "cityscapes"
+
+
+def test_a_train_share_takes_the_same_share_of_every_part(camvid_root, cityscapes_root, tmp_path):
+    argv = quick_train_argv(cityscapes_root, tmp_path / "run", epochs=1)
+    argv[argv.index("--dataset") + 1] = "cityscapes"
+    mixed = [*argv, "--mix-dataset", "camvid", "--mix-data-root", str(camvid_root)]
+
+    def parts(*extra: str) -> list[int]:
+        args = train.get_args_parser().parse_args([*mixed, *extra])
+        dataset = train.make_loaders(args, 64, (48, 64), torch.device("cpu"))[0].dataset
+        return [len(part) for part in dataset.datasets]
+
+    assert parts() == [4, 8]  # 4 Cityscapes and 8 CamVid training images in the fixtures
+    assert parts("--train-share", "0.5") == [2, 4]
+    assert parts("--train-share", "0.5", "--limit-train", "2") == [1, 4]
+    with pytest.raises(SystemExit, match="must be in"):
+        parts("--train-share", "1.5")
