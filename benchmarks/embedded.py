@@ -1,9 +1,9 @@
 """The embedded table (docs/EMBEDDED.md): each model's size, cost, speed on this CPU and accuracy on the val cities.
 Not a test: it measures, prints and writes the page.
 
-    python -m benchmarks.embedded --models models/vgg16_unet_v3.0.safetensors models/ddrnet23_slim_v1.0.safetensors \
-        --architectures pspnet_resnet18 lraspp_mobilenet_v3 --dataset cityscapes --data-root ../shared/data/cityscapes \
-        --work-dir RUNS/embedded      (make embedded)
+    python -m benchmarks.embedded --dataset cityscapes --data-root ../shared/data/cityscapes \
+        --work-dir RUNS/embedded      (make embedded: every shipped Cityscapes model and the other candidates)
+    python -m benchmarks.embedded --models models/ddrnet23_slim_v1.0.safetensors --architectures pspnet_resnet18 ...
 
 For each model (exported weights, or a training run's best.pt):
 - accuracy: mIoU over the 7 categories (void ignored) and per category on the val split, at the labels' size, in
@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -45,6 +46,7 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from benchmarks.measure import cpu_name, model_macs, peak_rss_mb, timed
+from roadseg.catalogue import SHIPPED_MODELS
 from roadseg.categories import CATEGORY_NAMES, VOID_ID
 from roadseg.model_config import ModelConfig
 from segmenter.models import MODEL_REGISTRY, display_name
@@ -57,6 +59,7 @@ from training.agreement import Variant, agreement_on_split, split_loader
 from training.datasets import DATASETS
 from training.onnx_export import export_onnx
 from training.quantize import calibration_images, quantize_int8
+from training.recipes import load_recipe
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FRAME = REPO_ROOT / "streamlit/samples/camvid_0016E5_07959.jpg"  # a road frame, resized to each size
@@ -65,6 +68,7 @@ FP32, INT8, BF16 = "fp32", "INT8 ONNX Runtime", "bf16"
 TARGET_MS = 100.0  # the real-time model's budget per 1024x512 frame on 2 cores (issue: embedded model)
 AGREEMENT_GATE = 0.01  # largest mIoU loss at which INT8 is served (`training.quantize`'s tolerance)
 COMPARISON = REPO_ROOT / "docs" / "realtime_comparison.csv"
+REALTIME_COMPARISON = REPO_ROOT / "recipes" / "comparisons" / "realtime.toml"
 UNCHECKED = " (accuracy unchecked)"  # marks a best form chosen on speed alone: an architecture row's
 Loaded: TypeAlias = tuple[SegmentationModel, ModelConfig]  # load_model's answer: a model in eval mode, its config
 CATEGORIES = [name for i, name in enumerate(CATEGORY_NAMES) if i != VOID_ID]
@@ -72,15 +76,20 @@ CATEGORIES = [name for i, name in enumerate(CATEGORY_NAMES) if i != VOID_ID]
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="+", required=True, type=Path, help="exported weights or runs' best.pt")
+    p.add_argument(
+        "--models",
+        nargs="+",
+        type=Path,
+        help="exported weights or runs' best.pt (default: every shipped model trained on --dataset, catalogue order)",
+    )
     p.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset layout of the val split")
     p.add_argument("--data-root", required=True, type=Path, help="dataset root folder")
     p.add_argument(
         "--architectures",
         nargs="*",
-        default=[],
         choices=sorted(MODEL_REGISTRY),
-        help="candidates without kept weights: measured untrained; accuracy from --comparison",
+        help="candidates without kept weights: measured untrained; accuracy from --comparison (default: the "
+        "real-time comparison's candidates, recipes/comparisons/realtime.toml, other than --models' architectures)",
     )
     p.add_argument("--comparison", type=Path, default=COMPARISON, help="training.compare's CSV of --architectures")
     p.add_argument("--short-side", type=int, default=256, help="inference scale of --architectures (the comparison's)")
@@ -89,6 +98,18 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", required=True, type=Path, help="INT8 graphs and cached accuracy figures")
     p.add_argument("--output", type=Path, default=REPO_ROOT / "docs" / "EMBEDDED.md", help="the page to write")
     return p
+
+
+def shipped_sources(dataset: str) -> list[Path]:
+    """The weights of every shipped model first trained on `dataset`, in the catalogue's order."""
+    return [model.weights for model in SHIPPED_MODELS if model.dataset.split("+")[0] == dataset]
+
+
+def candidates(models: list[Path]) -> list[str]:
+    """The real-time comparison's candidate architectures that no row of `models` already is."""
+    measured = {load_model(source)[1].model for source in models}
+    variants = load_recipe(REALTIME_COMPARISON).variants.values()
+    return [variant["model"] for variant in variants if variant["model"] not in measured]
 
 
 def model_key(source: Path) -> str:
@@ -153,7 +174,8 @@ def comparison_accuracy(csv_path: Path, name: str) -> dict[str, Any]:
     with open(csv_path, newline="") as f:
         rows = [row for row in csv.DictReader(f) if row["model"] == name]
     if not rows:
-        raise SystemExit(f"{csv_path}: no row for {name}; run its comparison first (make compare-realtime)")
+        comparison = "make grid RECIPE=recipes/comparisons/realtime.toml"
+        raise SystemExit(f"{csv_path}: no row for {name}; run its comparison first ({comparison})")
     row = rows[-1]
     return {"miou": float(row["miou"]), "iou": {c: float(row[c]) for c in CATEGORIES}}
 
@@ -164,7 +186,20 @@ def shown_path(path: Path) -> str:
     return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
 
 
-def architecture_row(name: str, args: argparse.Namespace) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Bench:
+    """Where and how each row is measured."""
+
+    dataset: str  # the val split's layout
+    data_root: Path
+    work_dir: Path  # INT8 graphs and cached accuracy figures
+    runs: int  # timed frames per model, runtime and size
+    limit: int | None = None  # evaluate on the first N val images only
+    short_side: int = 256  # inference scale of the architectures without weights
+    comparison: Path = COMPARISON  # training.compare's CSV, for those architectures' accuracy
+
+
+def architecture_row(name: str, args: Bench) -> dict[str, Any]:
     """An untrained architecture's size, cost and speed, and the comparison's accuracy for it."""
     work = args.work_dir / name
     source = untrained(name, args.short_side, args.dataset, work)
@@ -266,9 +301,9 @@ def cost(loaded: Loaded) -> dict[str, Any]:
     }
 
 
-def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
+def measure(models: list[Path], architectures: list[str], args: Bench) -> list[dict[str, Any]]:
     rows = []
-    for source in args.models:
+    for source in models:
         key = model_key(source)
         print(f"{key} ({source})")
         loaded = load_model(source)
@@ -277,7 +312,7 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
         row["speed"] = speed(source, args.work_dir / key, args.runs)
         row["embedded"] = embedded_speed(args.work_dir / key / "int8.onnx", args.runs)
         rows.append(row)
-    for name in args.architectures:
+    for name in architectures:
         print(f"{name} (untrained; accuracy from {args.comparison})")
         rows.append(architecture_row(name, args))
     return rows
@@ -402,7 +437,10 @@ def embedded_section(rows: list[dict[str, Any]], machine: dict[str, Any]) -> lis
 def main(args: argparse.Namespace) -> str:
     machine = {"cpu": cpu_name(), "threads": cpu_threads(), "bf16": cpu_has_bf16()}
     machine["install_mb"] = {extra: round(install_mb(extra), 1) for extra in ("embedded", "runtime")}
-    rows = measure(args)
+    models = args.models if args.models is not None else shipped_sources(args.dataset)
+    architectures = args.architectures if args.architectures is not None else candidates(models)
+    bench = Bench(args.dataset, args.data_root, args.work_dir, args.runs, args.limit, args.short_side, args.comparison)
+    rows = measure(models, architectures, bench)
     page = report(rows, machine)
     args.output.write_text(page)
     args.output.with_suffix(".json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))

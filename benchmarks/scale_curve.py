@@ -26,13 +26,14 @@ FRAME = "1024x512"
 CATEGORIES = [name for i, name in enumerate(CATEGORY_NAMES) if i != VOID_ID]
 
 
-def point(args: argparse.Namespace, short_side: int) -> dict:
+def point(weights: Path, onnx: Path, dataset: str, data_root: Path, runs: int, short_side: int) -> dict:
+    """mIoU7 of the fp32 weights on the val split and ms per 1024x512 frame of the INT8 graph, at `short_side`."""
     with tempfile.TemporaryDirectory() as tmp:
-        argv = ["--checkpoint", str(args.weights), "--dataset", args.dataset, "--data-root", str(args.data_root)]
+        argv = ["--checkpoint", str(weights), "--dataset", dataset, "--data-root", str(data_root)]
         argv += ["--short-side", str(short_side), "--json", f"{tmp}/metrics.json", "--precision", "fp32"]
         metrics = evaluate.main(evaluate.get_args_parser().parse_args(argv))
-    command = [sys.executable, "-m", "benchmarks.embedded_runtime", str(args.onnx), "--sizes", FRAME]
-    command += ["--runs", str(args.runs), "--short-side", str(short_side)]
+    command = [sys.executable, "-m", "benchmarks.embedded_runtime", str(onnx), "--sizes", FRAME]
+    command += ["--runs", str(runs), "--short-side", str(short_side)]
     timing = json.loads(subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout)
     return {
         "short_side": short_side,
@@ -45,7 +46,7 @@ def point(args: argparse.Namespace, short_side: int) -> dict:
 
 
 def main(args: argparse.Namespace) -> str:
-    points = [point(args, side) for side in args.short_sides]
+    points = [point(args.weights, args.onnx, args.dataset, args.data_root, args.runs, s) for s in args.short_sides]
     lines = [
         f"# Inference scale against accuracy: `{args.weights.name}`",
         "",

@@ -58,7 +58,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGE = REPO_ROOT.parent / "shared/data/cityscapes/leftImg8bit/val/zurich/zurich_000001_000019_leftImg8bit.jpg"
 FALLBACK_IMAGE = REPO_ROOT / "streamlit/samples/camvid_0016E5_07959.jpg"
 DOC = REPO_ROOT / "docs" / "BENCHMARKS.md"
-# The default version's accuracy per runtime (`make agreement-v3` for 3.0).
+# The default version's accuracy per runtime (`make ship RECIPE=recipes/roadseg-3.0.toml` for 3.0).
 AGREEMENT = REPO_ROOT / "docs" / "model" / f"v{SHIPPED_MODELS[0].version}" / "runtime_agreement.json"
 BEGIN, END = "<!-- benchmarks.serving:begin -->", "<!-- benchmarks.serving:end -->"
 EAGER, BF16, ORT_FP32, ORT_INT8 = "eager fp32", "bf16 + channels-last", "ONNX Runtime fp32", "ONNX Runtime INT8"
@@ -203,7 +203,16 @@ def breakdown(url: str, data: bytes, processes: list, logs: Path, runs: int = 20
     return result
 
 
-def measure(args: argparse.Namespace, url: str, workdir: Path, processes: list) -> tuple[list[Row], dict[str, object]]:
+def measure(
+    url: str,
+    workdir: Path,
+    processes: list,
+    image: Path,
+    sizes: list[str],
+    requests: int,
+    runs: int,
+    concurrency: list[int],
+) -> tuple[list[Row], dict[str, object]]:
     default = SHIPPED_MODELS[0]
     threads = cpu_threads()
     torch.set_num_threads(threads)
@@ -232,9 +241,9 @@ def measure(args: argparse.Namespace, url: str, workdir: Path, processes: list) 
         "macs": {},
     }
     rows: list[Row] = []
-    for size_text in args.sizes:
+    for size_text in sizes:
         width, height = (int(v) for v in size_text.lower().split("x"))
-        data = image_at(args.image, (width, height))
+        data = image_at(image, (width, height))
         item = prepare_image(data, config.short_side)
         assert item.tensor is not None
         facts["macs"][size_text] = model_macs(model, *item.tensor.shape[1:])  # type: ignore[index]
@@ -245,16 +254,16 @@ def measure(args: argparse.Namespace, url: str, workdir: Path, processes: list) 
         }
         with httpx.Client(base_url=url, timeout=300) as http:
             paired[SERVED_C1] = partial(http.post, "/predict", files={"file": ("bench.png", data, "image/png")})
-            turns = round_robin(paired, args.requests)
+            turns = round_robin(paired, requests)
         for name, segmenter in variants.items():
-            times = turns.get(name) or timed(pipeline(segmenter, data), args.runs)
+            times = turns.get(name) or timed(pipeline(segmenter, data), runs)
             rows.append(Row(size_text, name, times))
             print(_line(rows[-1]), flush=True)
         rows.append(Row(size_text, SERVED_C1, turns[SERVED_C1], len(turns[SERVED_C1]) / sum(turns[SERVED_C1])))
         print(_line(rows[-1]), flush=True)
-        for concurrency in args.concurrency:
-            times, throughput = time_http(url, data, args.requests, concurrency)
-            rows.append(Row(size_text, f"/predict c={concurrency}", times, throughput))
+        for clients in concurrency:
+            times, throughput = time_http(url, data, requests, clients)
+            rows.append(Row(size_text, f"/predict c={clients}", times, throughput))
             print(_line(rows[-1]), flush=True)
         if processes:
             facts.setdefault("breakdown", {})[size_text] = breakdown(  # type: ignore[index]
@@ -370,7 +379,9 @@ def main(args: argparse.Namespace) -> str:
             url = args.url
             if url is None:
                 url, processes = start_services(workdir)
-            rows, facts = measure(args, url, workdir, processes)
+            rows, facts = measure(
+                url, workdir, processes, args.image, args.sizes, args.requests, args.runs, args.concurrency
+            )
         finally:
             for process in processes:
                 stop(process)

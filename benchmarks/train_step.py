@@ -55,20 +55,14 @@ def get_args_parser() -> argparse.ArgumentParser:
     return p
 
 
-def step_seconds(args: argparse.Namespace, precision: str, layout: torch.memory_format, compiled: bool) -> float:
+def step_seconds(
+    model_name: str, width: float, loss: str, batch: int, crop: tuple[int, int], steps: int, warmup: int, variant: str
+) -> float:
+    """Median seconds of one training step of a freshly built model in one of VARIANTS."""
+    precision, layout, compiled = VARIANTS[variant]
     torch.manual_seed(0)
-    model = build_model(args.model, width=args.width)
-    return training_step_seconds(
-        model,
-        build_loss(args.loss),
-        args.batch_size,
-        args.crop,
-        precision,
-        layout,
-        compiled,
-        args.steps,
-        args.warmup,
-    )
+    model = build_model(model_name, width=width)
+    return training_step_seconds(model, build_loss(loss), batch, crop, precision, layout, compiled, steps, warmup)
 
 
 def main(args: argparse.Namespace) -> dict[str, float]:
@@ -82,25 +76,32 @@ def main(args: argparse.Namespace) -> dict[str, float]:
     print(f"{args.model} width {args.width:g}, batch {args.batch_size}, {size}, loss {args.loss}")
     results = {}
     for name in args.variants:
-        results[name] = step_seconds(args, *VARIANTS[name])
+        results[name] = step_seconds(
+            args.model, args.width, args.loss, args.batch_size, tuple(args.crop), args.steps, args.warmup, name
+        )
         ratio = results[args.variants[0]] / results[name]
         print(f"  {name:<22} {results[name]:7.2f} s/step  ({ratio:.2f}x vs {args.variants[0]})", flush=True)
     if args.teacher:
-        results["teacher"] = teacher_seconds(args)
+        student_scale = args.short_side or args.crop[0]
+        results["teacher"] = teacher_seconds(
+            args.teacher, student_scale, args.batch_size, tuple(args.crop), args.steps, args.warmup
+        )
         print(f"  {'teacher forward':<22} {results['teacher']:7.2f} s/step  ({args.teacher})", flush=True)
     return results
 
 
-def teacher_seconds(args: argparse.Namespace) -> float:
+def teacher_seconds(
+    weights: str, student_scale: int, batch: int, crop: tuple[int, int], steps: int, warmup: int
+) -> float:
     """Median seconds of the teacher's forward pass on one batch, as `training.distillation.Teacher` runs it."""
     device = torch.device("cpu")
-    teacher = Teacher(args.teacher, device, resolve_precision("auto", device), args.short_side or args.crop[0])
-    images = torch.randn(args.batch_size, 3, *args.crop)
+    teacher = Teacher(weights, device, resolve_precision("auto", device), student_scale)
+    images = torch.randn(batch, 3, *crop)
     times = []
-    for step in range(args.warmup + args.steps):
+    for step in range(warmup + steps):
         started = time.perf_counter()
         teacher(images)
-        if step >= args.warmup:
+        if step >= warmup:
             times.append(time.perf_counter() - started)
     return statistics.median(times)
 

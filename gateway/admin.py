@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,6 @@ from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.torchserve.management import TorchServeManagement
 from gateway.torchserve.transport import TorchServeHttp
-
-
-def archive_manifest(path: Path) -> dict[str, Any]:
-    """MAR-INF/MANIFEST.json of an archive: model name and version."""
-    with zipfile.ZipFile(path) as archive:
-        manifest: dict[str, Any] = json.loads(archive.read("MAR-INF/MANIFEST.json"))
-    return manifest
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -55,26 +47,33 @@ def get_args_parser() -> argparse.ArgumentParser:
     return p
 
 
-async def run(args: argparse.Namespace, settings: Settings) -> Any:
-    """The command through the gateway's own TorchServe management client (300 s for synchronous calls)."""
+async def run(
+    settings: Settings,
+    command: str,
+    name: str | None = None,
+    version: str | None = None,
+    archive: Path | None = None,
+    workers: int = 1,
+    set_default: bool = False,
+) -> Any:
+    """One command through the gateway's own TorchServe management client (300 s for synchronous calls)."""
     transport = TorchServeHttp(settings.model_copy(update={"inference_timeout_s": 300.0}))
     management = TorchServeManagement(transport)
     try:
-        if args.command == "list":
+        if command == "list":
             listing = await management.call("GET", "/models", "the model list")
             return [await management.describe(m["modelName"], "all") for m in listing["models"]]
-        if args.command == "register":
-            result = await management.register(args.archive.name, args.workers)
-            if args.set_default:
-                model = archive_manifest(args.archive)["model"]
-                await management.set_default(model["modelName"], model["modelVersion"])
-            return result
-        if args.command == "scale":
-            return await management.scale(args.name, args.version, args.workers)
-        if args.command == "set-default":
-            await management.set_default(args.name, args.version)
-            return f"{args.name} {args.version} is the default version"
-        return await management.unregister(args.name, args.version)
+        if command == "register":
+            assert archive is not None
+            return await management.register_archive(archive, workers, set_default)
+        assert name is not None
+        if command == "scale":
+            return await management.scale(name, version, workers)
+        assert version is not None
+        if command == "set-default":
+            await management.set_default(name, version)
+            return f"{name} {version} is the default version"
+        return await management.unregister(name, version)
     finally:
         await transport.aclose()
 
@@ -82,7 +81,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> Any:
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> Any:
     args = get_args_parser().parse_args(argv)
     try:
-        result = asyncio.run(run(args, settings or Settings()))
+        result = asyncio.run(run(settings or Settings(), **vars(args)))
     except GatewayError as error:
         raise SystemExit(f"TorchServe refused {args.command} ({error.status_code}): {error.message}") from None
     print(json.dumps(result, indent=2) if not isinstance(result, str) else result)

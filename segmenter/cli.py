@@ -44,6 +44,15 @@ class Job:
     kind: str  # "image" or "video"
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """Which files each input gets beside its mask (PNG) or overlay video (MP4)."""
+
+    overlay: bool = False  # an image's overlay PNG
+    confidence: bool = False  # an image's confidence PNG
+    masks: bool = False  # a video's per-frame mask PNGs
+
+
 @dataclass
 class Summary:
     written: list[str] = field(default_factory=list)
@@ -90,22 +99,22 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(part.name, path)
 
 
-def segment_image(segmenter: EmbeddedSegmenter, job: Job, out: Path, args: argparse.Namespace) -> np.ndarray:
+def segment_image(segmenter: EmbeddedSegmenter, job: Job, out: Path, outputs: Outputs) -> np.ndarray:
     """Write the image's outputs; returns its category ids."""
     rgb = decode_image(job.source.read_bytes())
     ids, confidence = segmenter.segment_with_confidence(rgb)
     base = out / job.stem
-    outputs = {f"{base}_mask.png": encode_mask_png(ids)}
-    if args.overlay:
-        outputs[f"{base}_overlay.png"] = encode_png(overlay(rgb, ids, OVERLAY_ALPHA))
-    if args.confidence:
-        outputs[f"{base}_confidence.png"] = encode_png(confidence)
-    for path, data in outputs.items():  # encoded first: a failure above leaves no file of this image
+    files = {f"{base}_mask.png": encode_mask_png(ids)}
+    if outputs.overlay:
+        files[f"{base}_overlay.png"] = encode_png(overlay(rgb, ids, OVERLAY_ALPHA))
+    if outputs.confidence:
+        files[f"{base}_confidence.png"] = encode_png(confidence)
+    for path, data in files.items():  # encoded first: a failure above leaves no file of this image
         write_atomically(Path(path), data)
     return ids
 
 
-def segment_video(segmenter: EmbeddedSegmenter, job: Job, out: Path, args: argparse.Namespace) -> np.ndarray:
+def segment_video(segmenter: EmbeddedSegmenter, job: Job, out: Path, outputs: Outputs) -> np.ndarray:
     """Write the overlay MP4 (and the frames' masks with --masks); returns the category pixels of every frame."""
     import av
 
@@ -127,7 +136,7 @@ def segment_video(segmenter: EmbeddedSegmenter, job: Job, out: Path, args: argpa
                 ids = segmenter.segment(rgb)
                 pixels += category_pixels(ids)
                 writer.write(overlay(rgb, ids, OVERLAY_ALPHA))
-                if args.masks:
+                if outputs.masks:
                     (masks_part / f"frame_{index:06d}.png").write_bytes(encode_mask_png(ids))
         except BaseException:
             writer.abort()
@@ -136,21 +145,23 @@ def segment_video(segmenter: EmbeddedSegmenter, job: Job, out: Path, args: argpa
         if pixels.sum() == 0:
             raise ValueError("the video has no frames that can be read")
         os.replace(video_part, f"{base}_overlay.mp4")
-        if args.masks:
+        if outputs.masks:
             masks_dir = Path(f"{base}_masks")
             shutil.rmtree(masks_dir, ignore_errors=True)
             os.replace(masks_part, masks_dir)
     return pixels
 
 
-def run_jobs(segmenter: EmbeddedSegmenter, jobs: list[Job], out: Path, args: argparse.Namespace) -> Summary:
+def run_jobs(
+    segmenter: EmbeddedSegmenter, jobs: list[Job], out: Path, outputs: Outputs, quiet: bool = False
+) -> Summary:
     summary = Summary()
-    for job in tqdm(jobs, desc="segmenting", unit="file", disable=args.quiet):
+    for job in tqdm(jobs, desc="segmenting", unit="file", disable=quiet):
         try:
             if job.kind == "image":
-                summary.pixels += category_pixels(segment_image(segmenter, job, out, args))
+                summary.pixels += category_pixels(segment_image(segmenter, job, out, outputs))
             else:
-                summary.pixels += segment_video(segmenter, job, out, args)
+                summary.pixels += segment_video(segmenter, job, out, outputs)
             summary.written.append(str(job.source))
         except (ImageDecodeError, OSError, ValueError) as error:
             summary.failed[str(job.source)] = str(error)
@@ -203,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     jobs, refused = find_jobs(args.inputs, args.out)
     args.out.mkdir(parents=True, exist_ok=True)
-    summary = run_jobs(segmenter, jobs, args.out, args)
+    outputs = Outputs(args.overlay, args.confidence, args.masks)
+    summary = run_jobs(segmenter, jobs, args.out, outputs, args.quiet)
     summary.failed = {**refused, **summary.failed}
     if not jobs and not refused:
         summary.failed["(inputs)"] = "no image or video file found in the folders given"

@@ -1,8 +1,12 @@
-"""Compare models: train them under one budget (or read finished runs) and write the table.
+"""Compare models: train a grid recipe's runs (or read finished runs) and write the table.
 
-    python -m training.compare --train --models unet_mini vgg16_unet dilatednet --dataset camvid \
-        --data-root ../shared/data/camvid --epochs 20 --runs-dir runs/compare --output docs/comparison
-    python -m training.compare --runs runs/compare/unet_mini runs/compare/vgg16_unet --output docs/comparison
+    python -m training.compare recipes/comparisons/cityscapes.toml --data-dir ../shared/data --runs-dir ~/roadseg-runs
+    python -m training.compare --runs runs/a runs/b --per-category --output docs/comparison
+
+A grid recipe (training.recipes) holds a [train] table, its [variants.NAME] (each run: [train] with those
+changes, trained into RUNS_DIR/<recipe>/<NAME>; a finished one is kept, an interrupted one resumes) and its
+[table] (output, per_category, latency_size, latency_runs; budget_minutes: every run sized to that much training
+from its step time measured here first; also_evaluate: datasets each run is also evaluated on, as columns).
 
 Writes OUTPUT.md, OUTPUT.csv and OUTPUT.png: model, loss, validation loss, mIoU, Dice, training time,
 parameters, MACs and CPU latency per image at the stated resolution.
@@ -12,12 +16,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import statistics
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -26,14 +35,15 @@ import matplotlib.pyplot as plt
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from segmenter.models import MODEL_REGISTRY, build_model, display_name
-from segmenter.precision import PRECISIONS, memory_format, resolve_precision
+from segmenter.models import build_model, display_name
+from segmenter.precision import memory_format, resolve_precision
 from segmenter.weights import load_model
 from training import step_timing, train
-from training.class_weights import CLASS_WEIGHTINGS
-from training.datasets import DATASETS, build_dataset
-from training.losses import LOSS_DISPLAY_NAMES, LOSSES, build_loss
+from training.config import TrainConfig
+from training.datasets import build_dataset
+from training.losses import LOSS_DISPLAY_NAMES, build_loss
 from training.presets import DATASET_SCALES
+from training.recipes import Recipe, load_recipe
 
 SEED_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
 | --- | --- | --- | --- | --- | --- |
@@ -42,9 +52,17 @@ SEED_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
 | DilatedNet | categorical CE | 0.799 | 0.391 | 0.503 | 138.1 |"""
 
 SEED_MODELS = {"unet_mini", "vgg16_unet", "dilatednet"}  # the study's three architectures
-EXTRA_TITLES = {"class_weighting": "Class weights", "start": "Start", "crop": "Crop", "data": "Data"}
+EXTRA_TITLES = {
+    "class_weighting": "Class weights",
+    "start": "Start",
+    "crop": "Crop",
+    "data": "Data",
+    "teacher": "Teacher",
+    "camvid_miou": "CamVid val IoU",
+    "cityscapes_miou": "Cityscapes val IoU",
+}
 # Budget keys a pilot grid may vary on purpose: shown as columns, so not a difference of budget when they vary.
-VARIED_KEYS = ("crop", "short_side", "init_weights", "imagenet_encoder", "mix")
+VARIED_KEYS = ("crop", "short_side", "init_weights", "imagenet_encoder", "mix", "teacher", "train_share")
 COLUMNS = [
     "model",
     "loss",
@@ -63,140 +81,119 @@ COLUMNS = [
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--runs", type=Path, nargs="*", default=[], help="finished run directories to read")
-    p.add_argument("--train", action="store_true", help="train --models first, into --runs-dir/<model>")
-    p.add_argument("--models", nargs="+", default=sorted(MODEL_REGISTRY), choices=sorted(MODEL_REGISTRY))
-    p.add_argument("--runs-dir", type=Path, default=Path("runs/compare"), help="where --train writes runs")
-    p.add_argument("--dataset", choices=sorted(DATASETS), help="dataset (with --train)")
-    p.add_argument("--data-root", type=Path, help="dataset root (with --train)")
-    p.add_argument("--epochs", type=int, default=20, help="epoch budget per model (with --train)")
-    p.add_argument(
-        "--budget-minutes",
-        type=float,
-        help="instead of --epochs: the same wall-clock training time for every model (with --train); each model's "
-        "epochs (or share of one epoch) come from its step time measured here first",
-    )
-    p.add_argument("--short-side", type=int, help="training and inference scale (with --train; default: per dataset)")
-    p.add_argument("--compile", action="store_true", help="train through torch.compile (with --train)")
-    p.add_argument("--width", type=float, default=1.0, help="channel multiplier for every model (with --train)")
-    p.add_argument("--loss", default="ce_dice", choices=sorted(LOSSES), help="loss for every model (with --train)")
-    p.add_argument(
-        "--class-weights",
-        default="none",
-        choices=CLASS_WEIGHTINGS,
-        help="CE class weighting for every model (with --train)",
-    )
-    p.add_argument("--precision", default="auto", choices=PRECISIONS, help="training precision (with --train)")
-    p.add_argument("--batch-size", type=int, default=8, help="training batch size (with --train)")
-    p.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="training crop (with --train)")
-    p.add_argument("--limit-train", type=int, help="N training images, spread over the split (with --train)")
-    p.add_argument("--limit-val", type=int, help="first N validation images only (with --train)")
-    p.add_argument(
-        "--warmup-epochs",
-        type=float,
-        help="linear warm-up length in epochs (with --train; training.train's default: 1). Keep it under one "
-        "epoch when a budget buys only one or two: the poly decay after it is what settles the weights",
-    )
-    p.add_argument(
-        "--latency-size",
-        type=int,
-        nargs=2,
-        default=(360, 480),
-        metavar=("H", "W"),
-        help="input resolution for MACs and CPU latency",
-    )
-    p.add_argument("--latency-runs", type=int, default=10, help="timed forward passes per model (0: no latency)")
-    p.add_argument(
-        "--per-category",
-        action="store_true",
-        help="add each category's IoU and the class weighting (e.g. for pilots of one model)",
-    )
-    p.add_argument("--output", type=Path, default=Path("docs/comparison"), help="output path without suffix")
+    p.add_argument("recipe", type=Path, nargs="?", help="a grid recipe (recipes/pilots/*.toml, recipes/comparisons/)")
+    p.add_argument("--data-dir", type=Path, help="with a recipe: the folder holding each dataset's folder")
+    p.add_argument("--runs-dir", type=Path, help="with a recipe: where run directories live (outside the tree)")
+    p.add_argument("--runs", type=Path, nargs="*", default=[], help="without a recipe: finished run directories")
+    p.add_argument("--latency-size", type=int, nargs=2, metavar=("H", "W"), help="input size for MACs and latency")
+    p.add_argument("--latency-runs", type=int, help="timed forward passes per model (0: no latency; default 10)")
+    p.add_argument("--per-category", action="store_true", help="add each category's IoU and the recipe's knobs")
+    p.add_argument("--output", type=Path, help="output path without suffix (default: the recipe's)")
     return p
 
 
-def train_runs(args: argparse.Namespace) -> list[Path]:
-    if not (args.dataset and args.data_root):
-        raise SystemExit("--train needs --dataset and --data-root")
-    unfinished = [name for name in args.models if not (args.runs_dir / name / "summary.json").exists()]
+@dataclass(frozen=True)
+class Table:
+    """What the comparison's table shows and where it goes (a recipe's [table]; options override it)."""
+
+    output: Path = Path("docs/comparison")
+    per_category: bool = False
+    latency_size: tuple[int, int] = (360, 480)
+    latency_runs: int = 10
+    budget_minutes: float | None = None
+    also_evaluate: tuple[str, ...] = ()
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any], **given: Any) -> Table:
+        """A recipe's [table], with the `given` values (those not None) over it."""
+        values = {**table, **{key: value for key, value in given.items() if value is not None}}
+        unknown = sorted(set(values) - {field.name for field in dataclasses.fields(cls)})
+        if unknown:
+            raise SystemExit(f"unknown table settings: {', '.join(unknown)}")
+        values["output"] = Path(values.get("output", cls.output))
+        for key in ("latency_size", "also_evaluate"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+
+def grid_configs(recipe: Recipe, data_dir: Path, runs_dir: Path) -> dict[str, TrainConfig]:
+    """Each variant's TrainConfig: the recipe's [train] with the variant's changes, into RUNS_DIR/<recipe>/<name>."""
+    if not recipe.variants:
+        raise SystemExit(f"{recipe.path}: no [variants.NAME] tables to train")
+    base = TrainConfig.from_table(recipe.train, data_dir, output=runs_dir / recipe.name / "base")
+    configs = {}
+    for name, changes in recipe.variants.items():
+        table = {**recipe.train, **changes}
+        configs[name] = TrainConfig.from_table(table, data_dir, output=runs_dir / recipe.name / name)
+    assert base.model  # the base alone must be a valid run too
+    return configs
+
+
+def train_runs(configs: dict[str, TrainConfig], table: Table, data_dir: Path) -> list[Path]:
+    """Train every unfinished run (sized to the table's budget first, when it has one), evaluate each on the
+    table's other datasets, and return the run directories in the recipe's order."""
+    unfinished = {name: c for name, c in configs.items() if not (c.output / "summary.json").exists()}
     # Every budget is sized before any model trains: a step timed right after another model's run measured 20 %
     # fast (VGG16 U-Net: 2.41 s there, 2.99 s in a fresh process, 2.9-3.3 s in its run).
-    budgets = {name: sized_budget(args, name, args.runs_dir / name) for name in unfinished if args.budget_minutes}
-    runs = []
-    for name in args.models:
-        run_dir = args.runs_dir / name
+    if table.budget_minutes:
+        unfinished = {name: sized_budget(c, table.budget_minutes) for name, c in unfinished.items()}
+    for name, config in configs.items():
         if name not in unfinished:
-            print(f"{run_dir} is finished: kept")  # a comparison interrupted between models goes on
-            runs.append(run_dir)
+            print(f"{config.output} is finished: kept")  # a comparison interrupted between runs goes on
             continue
-        epochs, limit_train = budgets.get(name, (args.epochs, args.limit_train))
-        argv = [
-            "--model",
-            name,
-            "--width",
-            str(args.width),
-            "--dataset",
-            args.dataset,
-            "--data-root",
-            str(args.data_root),
-            "--epochs",
-            str(epochs),
-            "--loss",
-            args.loss,
-            "--batch-size",
-            str(args.batch_size),
-            "--output",
-            str(run_dir),
-            "--class-weights",
-            args.class_weights,
-            "--precision",
-            args.precision,
-            "--cache-images",
-        ]
-        argv += ["--crop", *map(str, args.crop)] if args.crop else []
-        argv += ["--limit-train", str(limit_train)] if limit_train else []
-        argv += ["--budget-minutes", str(args.budget_minutes)] if args.budget_minutes else []
-        argv += ["--short-side", str(args.short_side)] if args.short_side else []
-        argv += ["--compile"] if args.compile else []
-        if (run_dir / "last.pt").exists():
-            argv += ["--resume", str(run_dir / "last.pt")]
-        argv += ["--limit-val", str(args.limit_val)] if args.limit_val else []
-        argv += ["--warmup-epochs", str(args.warmup_epochs)] if args.warmup_epochs is not None else []
-        train.main(train.get_args_parser().parse_args(argv))
-        runs.append(run_dir)
-    return runs
+        config = unfinished[name]
+        last = config.output / "last.pt"
+        train.main(dataclasses.replace(config, resume=last) if last.exists() else config)
+    for config in configs.values():
+        for other in table.also_evaluate:
+            evaluate_elsewhere(config, other, data_dir / other)
+    return [config.output for config in configs.values()]
 
 
-def sized_budget(args: argparse.Namespace, name: str, run_dir: Path) -> tuple[int, int | None]:
+def evaluate_elsewhere(config: TrainConfig, dataset: str, root: Path) -> None:
+    """The run's best checkpoint on another dataset's val split, into RUN_DIR/<dataset>_val.json (kept if there)."""
+    target = config.output / f"{dataset}_val.json"
+    if target.exists():
+        return
+    command = [sys.executable, "-m", "training.evaluate", "--checkpoint", str(config.output / "best.pt")]
+    command += ["--dataset", dataset, "--data-root", str(root), "--loss", config.loss, "--json", str(target)]
+    subprocess.run(command, check=True)
+
+
+def sized_budget(config: TrainConfig, minutes: float) -> TrainConfig:
     """`epochs_within_budget`, measured once per run and kept in RUN_DIR/budget.json: a run resumed in a later
     session keeps the schedule it started with, whatever its step time measures then."""
-    path = run_dir / "budget.json"
+    path = config.output / "budget.json"
     if path.exists():
         sized = json.loads(path.read_text())
-        return sized["epochs"], sized["limit_train"]
-    epochs, limit = epochs_within_budget(args, name)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"epochs": epochs, "limit_train": limit, "minutes": args.budget_minutes}) + "\n")
-    return epochs, limit
+        epochs, limit = sized["epochs"], sized["limit_train"]
+    else:
+        epochs, limit = epochs_within_budget(config, minutes)
+        config.output.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"epochs": epochs, "limit_train": limit, "minutes": minutes}) + "\n")
+    return dataclasses.replace(config, epochs=epochs, limit_train=limit, budget_minutes=minutes)
 
 
-def epochs_within_budget(args: argparse.Namespace, name: str) -> tuple[int, int | None]:
-    """(epochs, training images or None for all) nearest to --budget-minutes for model `name`, from the median
+def epochs_within_budget(config: TrainConfig, minutes: float) -> tuple[int, int | None]:
+    """(epochs, training images or None for all) nearest to `minutes` of training for the run, from the median
     of a few timed training steps here (the loss, batch, crop and precision of the run; data loading aside)."""
-    crop: tuple[int, int] = (args.crop[0], args.crop[1]) if args.crop else DATASET_SCALES[args.dataset].crop
-    images = args.limit_train or len(build_dataset(args.dataset, args.data_root, "train"))
-    steps_per_epoch = max(1, images // args.batch_size)
-    step_s = training_step_seconds(name, args.width, args.batch_size, crop, args.loss, args.precision, args.compile)
+    crop = config.crop or DATASET_SCALES[config.dataset].crop
+    images = config.limit_train or len(build_dataset(config.dataset, config.data_root, "train"))
+    steps_per_epoch = max(1, images // config.batch_size)
+    step_s = training_step_seconds(
+        config.model, config.width, config.batch_size, crop, config.loss, config.precision, config.compile
+    )
     epoch_s = step_s * steps_per_epoch
-    budget_s = args.budget_minutes * 60
+    budget_s = minutes * 60
     # The nearest whole number of epochs (within half an epoch of the budget; rounding down gave a model whose
     # budget held 2.998 epochs two of them, 60 % of the others' time), or one part of an epoch.
     epochs = round(budget_s / epoch_s) if budget_s >= epoch_s else 0
-    limit = None if epochs >= 1 else max(args.batch_size, int(images * budget_s / epoch_s))
+    limit = None if epochs >= 1 else max(config.batch_size, int(images * budget_s / epoch_s))
     print(
-        f"{name}: {step_s:.2f} s per step of {args.batch_size} x {crop[0]}x{crop[1]}, {epoch_s / 60:.1f} min per "
-        f"epoch: {f'{epochs} epoch' + 's' * (epochs > 1) if epochs else f'1 epoch of {limit} images'} in "
-        f"{args.budget_minutes:g} min"
+        f"{config.model}: {step_s:.2f} s per step of {config.batch_size} x {crop[0]}x{crop[1]}, "
+        f"{epoch_s / 60:.1f} min per epoch: "
+        f"{f'{epochs} epoch' + 's' * (epochs > 1) if epochs else f'1 epoch of {limit} images'} in {minutes:g} min"
     )
     return max(1, epochs), limit
 
@@ -250,7 +247,13 @@ def measure_cost(model: torch.nn.Module, size: tuple[int, int], runs: int) -> di
     }
 
 
-def row_for_run(run_dir: Path, size: tuple[int, int], latency_runs: int, per_category: bool = False) -> dict:
+def row_for_run(
+    run_dir: Path,
+    size: tuple[int, int],
+    latency_runs: int,
+    per_category: bool = False,
+    also_evaluate: tuple[str, ...] = (),
+) -> dict:
     summary = json.loads((run_dir / "summary.json").read_text())
     model, _ = load_model(run_dir / "best.pt")
     extra = {}
@@ -262,8 +265,13 @@ def row_for_run(run_dir: Path, size: tuple[int, int], latency_runs: int, per_cat
             extra["crop"] = "x".join(map(str, budget["crop"]))
             if "mix" in budget:
                 extra["data"] = summary["dataset"] + (f" + {budget['mix']}" if budget["mix"] else "")
+            if "teacher" in budget:
+                extra["teacher"] = budget["teacher"] or "none"
         extra["class_weighting"] = summary.get("class_weighting", "none")
         extra.update({name: _round(iou) for name, iou in summary["per_category_iou"].items() if name != "void"})
+    for dataset in also_evaluate:
+        figures = json.loads((run_dir / f"{dataset}_val.json").read_text())
+        extra[f"{dataset}_miou"] = _round(figures["miou"])
     return {
         **extra,
         "model": display_name(summary["model"], summary.get("width", 1.0)),
@@ -387,18 +395,34 @@ def plot_comparison(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def main(args: argparse.Namespace) -> list[dict]:
-    runs = list(args.runs) + (train_runs(args) if args.train else [])
+def main(argv: list[str] | None = None) -> list[dict]:
+    args = get_args_parser().parse_args(argv)
+    recipe = load_recipe(args.recipe) if args.recipe else None
+    table = Table.from_table(
+        recipe.table if recipe else {},
+        output=args.output,
+        latency_size=args.latency_size,
+        latency_runs=args.latency_runs,
+        per_category=args.per_category or None,
+    )
+    runs = list(args.runs)
+    if recipe:
+        if not (args.data_dir and args.runs_dir):
+            raise SystemExit("a recipe needs --data-dir and --runs-dir")
+        runs += train_runs(grid_configs(recipe, args.data_dir, args.runs_dir), table, args.data_dir)
     if not runs:
-        raise SystemExit("nothing to compare: give --runs, or --train with --models")
-    size = tuple(args.latency_size)
-    rows = [row_for_run(run, size, args.latency_runs, args.per_category) for run in runs]
+        raise SystemExit("nothing to compare: give a grid recipe, or --runs")
+    rows = [
+        row_for_run(run, table.latency_size, table.latency_runs, table.per_category, table.also_evaluate)
+        for run in runs
+    ]
     # The seed's table beside the study's architectures; not beside pilots of one model, nor other models.
     architectures = {json.loads((run / "summary.json").read_text())["model"] for run in runs}
-    write_table(rows, args.output, size, budget_line(runs), len(architectures) > 1 and architectures <= SEED_MODELS)
-    print(args.output.with_suffix(".md").read_text())
+    with_seed = len(architectures) > 1 and architectures <= SEED_MODELS
+    write_table(rows, table.output, table.latency_size, budget_line(runs), with_seed)
+    print(table.output.with_suffix(".md").read_text())
     return rows
 
 
 if __name__ == "__main__":
-    main(get_args_parser().parse_args())
+    main()

@@ -49,7 +49,7 @@ def main(args: argparse.Namespace) -> tuple[Path, Path]:
     if args.onnx and args.check_images is None:
         raise SystemExit("--onnx needs --check-images: a folder of real road images to check the graph on")
     if args.onnx:
-        return write_onnx(args)
+        return write_onnx(args.checkpoint, args.output, args.check_images)
     checkpoint = load_checkpoint(args.checkpoint)
     config = ModelConfig.from_dict(checkpoint["config"])
     model_from_config(config, checkpoint["model"])  # the weights fit the config
@@ -77,11 +77,12 @@ def main(args: argparse.Namespace) -> tuple[Path, Path]:
     return weights, config_path
 
 
-def write_onnx(args: argparse.Namespace) -> tuple[Path, Path]:
-    """OUTPUT.onnx and OUTPUT.onnx.json (the check against PyTorch); exits non-zero if they disagree."""
-    model, config = load_model(args.checkpoint)
-    onnx_path = export_onnx(model, args.output.with_name(args.output.name + ".onnx"), config.short_side)
-    images = sorted(p for p in args.check_images.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+def write_onnx(checkpoint: Path, output: Path, check_images: Path) -> tuple[Path, Path]:
+    """OUTPUT.onnx and OUTPUT.onnx.json (the check against PyTorch on `check_images`' files); exits non-zero if
+    they disagree."""
+    model, config = load_model(checkpoint)
+    onnx_path = export_onnx(model, output.with_name(output.name + ".onnx"), config.short_side)
+    images = sorted(p for p in check_images.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
     check = {"config": config.to_dict(), **onnx_agreement(model, onnx_path, images, config.short_side)}
     report = onnx_path.with_name(onnx_path.name + ".json")
     report.write_text(json.dumps(check, indent=2))

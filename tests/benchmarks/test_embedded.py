@@ -7,8 +7,10 @@ import torch
 from safetensors.torch import save_file
 
 from benchmarks import embedded
+from roadseg.catalogue import SHIPPED_MODELS
 from roadseg.model_config import ModelConfig
 from segmenter.weights import model_from_config
+from training.recipes import load_recipe
 
 
 def export_untrained(folder, model: str, short_side: int = 32):
@@ -25,7 +27,7 @@ def test_the_page_has_a_row_per_model_with_its_int8_agreement_and_each_category(
     models = [export_untrained(tmp_path, "unet_mini"), export_untrained(tmp_path, "ddrnet23_slim")]
     output = tmp_path / "EMBEDDED.md"
     argv = ["--models", *map(str, models), "--dataset", "cityscapes", "--data-root", str(cityscapes_root)]
-    argv += ["--runs", "2", "--work-dir", str(tmp_path / "work"), "--output", str(output)]
+    argv += ["--architectures", "--runs", "2", "--work-dir", str(tmp_path / "work"), "--output", str(output)]
     page = embedded.main(embedded.get_args_parser().parse_args(argv))
     assert output.read_text() == page
     rows = json.loads(output.with_suffix(".json").read_text())["rows"]
@@ -78,3 +80,14 @@ def test_an_architecture_without_weights_is_timed_untrained_with_its_comparison_
     comparison.write_text(",".join(header) + "\n")
     with pytest.raises(SystemExit, match="no row for DDRNet-23-slim"):
         embedded.main(embedded.get_args_parser().parse_args([*argv, "--output", str(tmp_path / "other.md")]))
+
+
+def test_by_default_the_table_has_every_shipped_cityscapes_model_and_the_other_candidates():
+    sources = embedded.shipped_sources("cityscapes")
+    assert [source.name for source in sources] == [
+        m.weights.name for m in SHIPPED_MODELS if m.dataset.startswith("cityscapes")
+    ]
+    assert "vgg16_unet_v3.0.safetensors" in {source.name for source in sources}
+    others = embedded.candidates(sources)
+    assert others and "ddrnet23_slim" not in others  # roadseg-rt 1.0 has its row with its weights
+    assert set(others) <= {v["model"] for v in load_recipe(embedded.REALTIME_COMPARISON).variants.values()}

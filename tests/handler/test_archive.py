@@ -34,7 +34,7 @@ def manifest_and_config(path: Path) -> tuple[dict, dict, list[str]]:
 
 def test_archive_from_a_training_checkpoint_loads_back_the_same_model(camvid_root, tmp_path):
     run = tmp_path / "run"
-    train.main(train.get_args_parser().parse_args(quick_train_argv(camvid_root, run, epochs=1)))
+    train.main(train.parse_config(quick_train_argv(camvid_root, run, epochs=1)))
     path = tmp_path / "store" / "m.mar"
     archive.main(["build", "--checkpoint", str(run / "best.pt"), "--version", "2.3", "--output", str(path)])
     manifest, config, names = manifest_and_config(path)
@@ -75,7 +75,7 @@ def test_half_archive_loads_back_as_fp32_close_to_the_original(tmp_path):
 
 def test_export_writes_fp16_weights_that_build_an_archive(camvid_root, tmp_path):
     run = tmp_path / "run"
-    train.main(train.get_args_parser().parse_args(quick_train_argv(camvid_root, run, epochs=1)))
+    train.main(train.parse_config(quick_train_argv(camvid_root, run, epochs=1)))
     weights, config = export.main(
         export.get_args_parser().parse_args(
             ["--checkpoint", str(run / "best.pt"), "--output", str(tmp_path / "models" / "m")]

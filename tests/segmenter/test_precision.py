@@ -41,7 +41,7 @@ def test_bf16_puts_the_model_in_channels_last():
 def test_bf16_channels_last_training_runs_and_learns_on_the_fixture(camvid_root, tmp_path):
     out = tmp_path / "bf16"
     summary = train.main(
-        train.get_args_parser().parse_args(quick_train_argv(camvid_root, out, "--precision", "bf16", epochs=2))
+        train.parse_config(quick_train_argv(camvid_root, out, "--precision", "bf16", epochs=2))
     )
     history = json.loads((out / "history.json").read_text())
     assert summary["precision"] == "bf16" and summary["budget"]["precision"] == "bf16"
@@ -52,5 +52,5 @@ def test_bf16_channels_last_training_runs_and_learns_on_the_fixture(camvid_root,
 
 def test_auto_falls_back_to_fp32_where_the_cpu_has_no_bf16(camvid_root, tmp_path, monkeypatch):
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
-    summary = train.main(train.get_args_parser().parse_args(quick_train_argv(camvid_root, tmp_path / "run", epochs=1)))
+    summary = train.main(train.parse_config(quick_train_argv(camvid_root, tmp_path / "run", epochs=1)))
     assert summary["precision"] == "fp32"

@@ -28,9 +28,7 @@ def test_median_frequency_weights_by_hand():
 
 def test_the_run_computes_its_weights_from_the_training_split_and_stores_them(camvid_root, tmp_path):
     summary = train.main(
-        train.get_args_parser().parse_args(
-            quick_train_argv(camvid_root, tmp_path / "run", "--class-weights", "median_freq", epochs=1)
-        )
+        train.parse_config(quick_train_argv(camvid_root, tmp_path / "run", "--class-weights", "median_freq", epochs=1))
     )
     train_masks = [
         category_ids_from_camvid_classes(np.asarray(Image.open(p)))

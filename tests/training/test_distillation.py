@@ -72,7 +72,7 @@ def test_with_the_labels_weight_at_zero_the_student_converges_to_the_teachers_ma
     common = ("--teacher", str(teacher), "--lr", "5e-2", "--precision", "fp32", "--loss", "ce")
     for run_dir, weights in ((taught, ("--label-weight", "0")), (labelled, ("--kl-weight", "0"))):
         argv = quick_train_argv(camvid_root, run_dir, *common, *weights, epochs=EPOCHS)
-        train.main(train.get_args_parser().parse_args(argv))
+        train.main(train.parse_config(argv))
     assert share_of_teachers_category(taught, camvid_root, 5) > 0.95
     assert share_of_teachers_category(labelled, camvid_root, 5) < 0.5  # the labels alone teach otherwise
 
@@ -82,7 +82,7 @@ def test_teacher_only_copies_join_the_epoch_and_leave_the_class_weights_alone(ca
 
     def loaders(*extra: str):
         argv = quick_train_argv(camvid_root, tmp_path / "run", "--class-weights", "median_freq", *extra)
-        return train.make_loaders(train.get_args_parser().parse_args(argv), 64, (48, 64), torch.device("cpu"))[0]
+        return train.make_loaders(train.parse_config(argv), 64, (48, 64), torch.device("cpu"))[0]
 
     plain, taught = loaders("--teacher", str(teacher)), loaders("--teacher", str(teacher), "--unlabelled-repeat", "2")
     assert len(taught.dataset) == 3 * len(plain.dataset)
@@ -90,5 +90,5 @@ def test_teacher_only_copies_join_the_epoch_and_leave_the_class_weights_alone(ca
         train.training_class_weights(taught.dataset, "median_freq"),
         train.training_class_weights(plain.dataset, "median_freq"),
     )
-    with pytest.raises(SystemExit, match="needs --teacher"):
+    with pytest.raises(SystemExit, match="needs a teacher"):
         loaders("--unlabelled-repeat", "1")

@@ -10,7 +10,7 @@ from training import evaluate, train
 @pytest.fixture
 def checkpoint(camvid_root, tmp_path):
     out = tmp_path / "run"
-    train.main(train.get_args_parser().parse_args(quick_train_argv(camvid_root, out, epochs=1)))
+    train.main(train.parse_config(quick_train_argv(camvid_root, out, epochs=1)))
     return out / "best.pt"
 
 

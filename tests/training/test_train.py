@@ -10,7 +10,7 @@ from training import train
 
 
 def run(argv):
-    return train.main(train.get_args_parser().parse_args(argv))
+    return train.main(train.parse_config(argv))
 
 
 def test_two_epochs_on_the_fixture_lower_the_loss(camvid_root, tmp_path):
@@ -44,7 +44,7 @@ def test_resume_continues_from_the_last_checkpoint(camvid_root, tmp_path):
 
 
 def learning_rates(schedule: str, epochs: int = 2, steps: int = 5, warmup: float = 1.0) -> list[float]:
-    args = train.get_args_parser().parse_args(
+    args = train.parse_config(
         [
             "--model",
             "unet_mini",
@@ -129,11 +129,9 @@ def test_a_second_dataset_trains_beside_the_first_and_counts_in_the_class_weight
         "--data-root",
         str(cityscapes_root),
     ]
-    alone = train.setup_run(train.get_args_parser().parse_args(argv), train.distributed.SINGLE, torch.device("cpu"))
+    alone = train.setup_run(train.parse_config(argv), train.distributed.SINGLE, torch.device("cpu"))
     mixed_argv = [*argv, "--mix-dataset", "camvid", "--mix-data-root", str(camvid_root), "--mix-repeat", "2"]
-    mixed = train.setup_run(
-        train.get_args_parser().parse_args(mixed_argv), train.distributed.SINGLE, torch.device("cpu")
-    )
+    mixed = train.setup_run(train.parse_config(mixed_argv), train.distributed.SINGLE, torch.device("cpu"))
     camvid_train = len(list((camvid_root / "train").glob("*.png")))
     assert len(mixed.train_loader.dataset) == len(alone.train_loader.dataset) + 2 * camvid_train
     assert len(mixed.val_loader.dataset) == len(alone.val_loader.dataset)  # validated on the first dataset only
@@ -148,7 +146,7 @@ def test_a_train_share_takes_the_same_share_of_every_part(camvid_root, cityscape
     mixed = [*argv, "--mix-dataset", "camvid", "--mix-data-root", str(camvid_root)]
 
     def parts(*extra: str) -> list[int]:
-        args = train.get_args_parser().parse_args([*mixed, *extra])
+        args = train.parse_config([*mixed, *extra])
         dataset = train.make_loaders(args, 64, (48, 64), torch.device("cpu"))[0].dataset
         return [len(part) for part in dataset.datasets]
 
