@@ -11,9 +11,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from roadseg.limits import max_pixels as configured_max_pixels
 
-SUPPORTED_FORMATS = frozenset({"PNG", "JPEG", "MPO", "WEBP", "BMP", "TIFF"})
-# File name extensions of those formats, for file pickers and folder walks (MPO is a JPEG from a camera).
-IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff")
+SUPPORTED_FORMATS = frozenset({"PNG", "JPEG", "MPO", "WEBP", "BMP", "TIFF"})  # extensions: roadseg.media
 EXIF_ORIENTATION = 0x0112
 
 # Our own pixel limit is checked before decoding; Pillow's bomb check would only repeat it.

@@ -12,9 +12,6 @@ import av
 import av.error
 import numpy as np
 
-# File name extensions of the containers read (MP4/MOV, AVI, MKV and its WebM subset).
-VIDEO_EXTENSIONS = ("mp4", "mov", "avi", "mkv", "webm")
-
 
 def rgb_frames(path: Path) -> Generator[np.ndarray, None, None]:
     """(H, W, 3) uint8 RGB frames in display order."""

@@ -27,11 +27,11 @@ import numpy as np
 from tqdm import tqdm
 
 from roadseg.categories import CATEGORIES, NUM_CATEGORIES
-from roadseg.images import IMAGE_EXTENSIONS, ImageDecodeError, decode_image, encode_png
+from roadseg.images import ImageDecodeError, decode_image, encode_png
 from roadseg.masks import category_pixels, encode_mask_png, overlay
+from roadseg.media import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, media_kind
 from segmenter.embedded import EmbeddedSegmenter
 
-VIDEO_EXTENSIONS = ("mp4", "mov", "avi", "mkv", "webm")  # roadseg.videos', without importing PyAV up front
 OVERLAY_ALPHA = 0.5
 
 
@@ -64,11 +64,6 @@ class Summary:
         return {c.name: round(float(self.pixels[c.id]) / total, 4) for c in CATEGORIES}
 
 
-def kind_of(path: Path) -> str | None:
-    suffix = path.suffix.lower().lstrip(".")
-    return "image" if suffix in IMAGE_EXTENSIONS else "video" if suffix in VIDEO_EXTENSIONS else None
-
-
 def find_jobs(inputs: list[Path], out: Path) -> tuple[list[Job], dict[str, str]]:
     """The files to segment (folders walked recursively, in sorted order) and the inputs refused at once."""
     jobs: list[Job] = []
@@ -76,11 +71,11 @@ def find_jobs(inputs: list[Path], out: Path) -> tuple[list[Job], dict[str, str]]
     for given in inputs:
         if given.is_dir():
             for path in sorted(p for p in given.rglob("*") if p.is_file()):
-                kind = kind_of(path)
+                kind = media_kind(path)
                 if kind and out.resolve() not in path.resolve().parents:
                     jobs.append(Job(path, Path(given.name) / path.relative_to(given).with_suffix(""), kind))
         elif given.is_file():
-            kind = kind_of(given)
+            kind = media_kind(given)
             if kind is None:
                 extensions = ", ".join((*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS))
                 refused[str(given)] = f"not an image or video file by its name (read here: {extensions})"

@@ -18,8 +18,9 @@ from app_masks import decode_rgb, masks_zip, only_shown
 from app_settings import AppSettings
 
 from roadseg.categories import colorize
-from roadseg.images import IMAGE_EXTENSIONS, encode_png
+from roadseg.images import encode_png
 from roadseg.masks import category_share_by_name, mask_ids, overlay
+from roadseg.media import IMAGE_EXTENSIONS
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 SAMPLE_CLIP = SAMPLES / "camvid_0016E5.mp4"

@@ -39,6 +39,7 @@ BLOCKER = textwrap.dedent("""
             "roadseg.logits",
             "roadseg.catalogue",
             "roadseg.masks",
+            "roadseg.media",
         ],
     ],
 )

@@ -40,9 +40,7 @@ def test_bf16_puts_the_model_in_channels_last():
 
 def test_bf16_channels_last_training_runs_and_learns_on_the_fixture(camvid_root, tmp_path):
     out = tmp_path / "bf16"
-    summary = train.main(
-        train.parse_config(quick_train_argv(camvid_root, out, "--precision", "bf16", epochs=2))
-    )
+    summary = train.main(train.parse_config(quick_train_argv(camvid_root, out, "--precision", "bf16", epochs=2)))
     history = json.loads((out / "history.json").read_text())
     assert summary["precision"] == "bf16" and summary["budget"]["precision"] == "bf16"
     assert history[1]["train_loss"] < history[0]["train_loss"]

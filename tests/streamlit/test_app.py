@@ -11,7 +11,8 @@ import respx
 from streamlit.testing.v1 import AppTest
 
 from roadseg.categories import CATEGORIES
-from roadseg.images import IMAGE_EXTENSIONS, encode_png
+from roadseg.images import encode_png
+from roadseg.media import IMAGE_EXTENSIONS
 from tests.images import image_bytes
 from tests.streamlit.conftest import APP_FILE
 from tests.videos import write_clip

@@ -2,7 +2,8 @@
 
 from PIL import Image
 
-from roadseg.images import IMAGE_EXTENSIONS, SUPPORTED_FORMATS
+from roadseg.images import SUPPORTED_FORMATS
+from roadseg.media import IMAGE_EXTENSIONS
 
 
 def test_every_extension_opens_as_a_supported_format(tmp_path):
