@@ -1,5 +1,5 @@
-"""Logits to a mask, in NumPy: category ids and confidence at the frame's size, as the PyTorch runtime computes
-them (`segmenter.logits`), for the runtime that has no PyTorch."""
+"""Logits to a mask, in NumPy: category ids and confidence at the frame's size, the same in every runtime (the
+PyTorch one, the TorchServe handler, the embedded one that has no PyTorch)."""
 
 from __future__ import annotations
 

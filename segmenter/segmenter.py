@@ -16,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from roadseg import logits as logits_module
 from roadseg.images import ImageDecodeError, decode_image
 from roadseg.model_config import ModelConfig
 from roadseg.preprocessing import model_input
 from segmenter.archives import read_archive
-from segmenter.logits import category_ids_from_logits
 from segmenter.onnx_model import OnnxModel
 from segmenter.precision import autocast, memory_format, prepare_model, resolve_precision
 from segmenter.weights import load_source, model_from_config
@@ -62,16 +61,13 @@ def batches_by_shape(items: list[PreparedImage]) -> dict[tuple[int, ...], list[i
 
 def confidence_at_size(logits: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
     """(C, h, w) logits -> (H, W) uint8: the highest softmax probability per pixel, 0..1 as 0..255, bilinearly
-    resized to `size` (height, width) from the model's resolution."""
-    confidence = torch.softmax(logits.float(), dim=0).amax(dim=0)[None, None]
-    if tuple(confidence.shape[-2:]) != tuple(size):
-        confidence = F.interpolate(confidence, size=size, mode="bilinear", align_corners=False)
-    return (confidence[0, 0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    resized to `size` (height, width) from the model's resolution (`roadseg.logits`, as every runtime does it)."""
+    return logits_module.confidence_at_size(logits.float().numpy(), size)
 
 
 def category_ids_at_size(logits: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
-    """(C, h, w) logits -> (H, W) uint8 category ids at `size`."""
-    return category_ids_from_logits(logits[None], size)[0].numpy().astype(np.uint8)
+    """(C, h, w) logits -> (H, W) uint8 category ids at `size` (`roadseg.logits`, as every runtime does it)."""
+    return logits_module.category_ids_at_size(logits.float().numpy(), size)
 
 
 class Segmenter:
