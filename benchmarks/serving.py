@@ -248,7 +248,7 @@ def measure(
         assert item.tensor is not None
         facts["macs"][size_text] = model_macs(model, *item.tensor.shape[1:])  # type: ignore[index]
         # Eager fp32, the served runtime in-process and one request to /predict take turns, so the targets'
-        # ratios compare figures taken under the same conditions (this machine's speed drifts by the minute).
+        # ratios compare figures taken under the same conditions (a shared machine's speed drifts by the minute).
         paired: dict[str, Callable[[], object]] = {
             name: pipeline(variants[name], data) for name in dict.fromkeys([EAGER, served])
         }

@@ -6,7 +6,7 @@
     python -m benchmarks.video --write-clip streamlit/samples/camvid_0016E5.mp4 --frames 60   # the app's sample
 
 The clip is CamVid val's 0016E5 frames in order (480x360; every other frame of the 30 fps original, so
-15 fps), encoded as H.264 MP4. It goes through every model the gateway serves (the design's model first, then
+15 fps), encoded as H.264 MP4. It goes through every model the gateway serves (roadseg first, then
 e.g. the real-time model), and the speed-up of each over the first is printed.
 """
 

@@ -11,7 +11,7 @@ version, runtime, precision), model-config.yaml (TorchServe batching and workers
 model is PyTorch weights (safetensors; runtime `torch`, run at the config's precision) or, with --onnx, an
 ONNX graph of the same model (runtime `onnxruntime`, e.g. INT8 from `training.quantize`). models/ holds
 each shipped version as weights + config (+ its ONNX graph); each becomes model_store/<name>_v<version>.mar,
-under the design's model name (roadseg) or the real-time model's (roadseg-rt). TorchServe loads them in
+under the VGG16 U-Net's model name (roadseg) or the real-time model's (roadseg-rt). TorchServe loads them in
 the catalogue's order (models/catalogue.toml), and the first version of each name it loads is that name's default.
 """
 

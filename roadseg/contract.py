@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-# The model names TorchServe serves: the design's model (every shipped version, the gateway's default) and the
+# The model names TorchServe serves: the VGG16 U-Net (every shipped version, the gateway's default) and the
 # embedded real-time model beside it.
 MODEL_NAME = "roadseg"
 REALTIME_MODEL_NAME = "roadseg-rt"

@@ -218,7 +218,7 @@ def single_image(
 
 def compare_versions(client: GatewayClient, models: list[ModelInfo], shown: list[int], opacity: float) -> None:
     """Two registered models or versions on one image: side by side, with their shares and times. A starts on
-    the default; B on another model when there is one (e.g. the real-time model beside the design's), else on
+    the default; B on another model when there is one (e.g. the real-time model beside the VGG16 U-Net), else on
     the newest other version of the same model."""
     entries = [(m, v) for m in models for v in m.versions]
     options = [(m.name, v.version) for m, v in entries]

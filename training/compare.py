@@ -45,13 +45,14 @@ from training.losses import LOSS_DISPLAY_NAMES, build_loss
 from training.presets import DATASET_SCALES
 from training.recipes import Recipe, load_recipe
 
-SEED_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
+ORIGINAL_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
 | --- | --- | --- | --- | --- | --- |
 | U-Net Mini | categorical CE | 0.462 | 0.588 | 0.697 | 79.1 |
 | VGG16 U-Net | combined | 0.412 | 0.607 | 0.713 | 153.6 |
 | DilatedNet | categorical CE | 0.799 | 0.391 | 0.503 | 138.1 |"""
 
-SEED_MODELS = {"unet_mini", "vgg16_unet", "dilatednet"}  # the study's three architectures
+ORIGINAL_HEADING = "The original notebook's table (Cityscapes val, for reference):"
+ORIGINAL_MODELS = {"unet_mini", "vgg16_unet", "dilatednet"}  # the original notebook's three architectures
 EXTRA_TITLES = {
     "class_weighting": "Class weights",
     "start": "Start",
@@ -337,7 +338,7 @@ def crops(budget: dict) -> str:
 
 
 def write_table(
-    rows: list[dict], output: Path, size: tuple[int, int], budget: str = "", with_seed: bool = False
+    rows: list[dict], output: Path, size: tuple[int, int], budget: str = "", with_original: bool = False
 ) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     extra = [c for c in rows[0] if c not in COLUMNS]  # --per-category: weighting and per-category IoU
@@ -365,10 +366,10 @@ def write_table(
     lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
     text = (
         budget + "IoU and Dice: means over the 7 non-void categories, void ground truth ignored (Cityscapes' "
-        "category IoU). IoU (8) and Dice (8): over all 8, as the seed reported.\n\n"
+        "category IoU). IoU (8) and Dice (8): over all 8, as the original notebook reported.\n\n"
         + "\n".join(lines)
         + f"\n\nCPU latency: median of forward passes, batch 1, {torch.get_num_threads()} threads.\n"
-        + ("\nSeed's table (Cityscapes val, for reference):\n\n" + SEED_TABLE + "\n" if with_seed else "")
+        + (f"\n{ORIGINAL_HEADING}\n\n{ORIGINAL_TABLE}\n" if with_original else "")
     )
     output.with_suffix(".md").write_text(text)
     plot_comparison(rows, output.with_suffix(".png"))
@@ -416,10 +417,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
         row_for_run(run, table.latency_size, table.latency_runs, table.per_category, table.also_evaluate)
         for run in runs
     ]
-    # The seed's table beside the study's architectures; not beside pilots of one model, nor other models.
+    # The original notebook's table beside its three architectures; not beside pilots of one model, nor other models.
     architectures = {json.loads((run / "summary.json").read_text())["model"] for run in runs}
-    with_seed = len(architectures) > 1 and architectures <= SEED_MODELS
-    write_table(rows, table.output, table.latency_size, budget_line(runs), with_seed)
+    with_original = len(architectures) > 1 and architectures <= ORIGINAL_MODELS
+    write_table(rows, table.output, table.latency_size, budget_line(runs), with_original)
     print(table.output.with_suffix(".md").read_text())
     return rows
 

@@ -24,7 +24,8 @@ class ConfusionMatrix:
 
     def compute(self) -> dict:
         """Per-category IoU/Dice, mIoU and mean Dice (7 categories, void ground truth ignored, as Cityscapes'
-        "IoU category"; and over all 8, as the seed reported), pixel accuracy (void ground truth ignored)."""
+        "IoU category"; and over all 8, as the original notebook reported), pixel accuracy (void ground truth
+        ignored)."""
         mat = self.mat.double()
         tp = mat.diag()
         # All 8 categories, void a class like the others.

@@ -6,7 +6,7 @@ writes OUTPUT/roadseg/config.pbtxt and OUTPUT/roadseg/<version>/model.onnx. Trit
 `image` (N, 3, H, W) float32 -> `logits` (N, 8, H, W); a client prepares images with
 `roadseg.preprocessing.model_input` and turns logits into the mask with
 `roadseg.logits.category_ids_at_size`, the functions the TorchServe handler uses, so both servers
-give the same masks. Not run here: these machines have no Triton server (see the README).
+give the same masks. Not run by the tests: the project installs no Triton server (see the README).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     python docker/azure/aci.py build-push          # build the 3 images in Azure Container Registry (ACR Tasks)
     python docker/azure/aci.py deploy-group        # ONE container group: services talk over localhost
-    python docker/azure/aci.py deploy-instances    # THREE container instances, as the seed deployed them
+    python docker/azure/aci.py deploy-instances    # THREE container instances, as the original deployment had them
     python docker/azure/aci.py urls [--instances]
     python docker/azure/aci.py smoke --gateway-url URL --app-url URL
     python docker/azure/aci.py teardown [--instances] [--resource-group-too]

@@ -80,7 +80,7 @@ def test_torchserve_configuration_agrees_with_the_contract():
         line.split("=", 1) for line in TEXTS["config.properties"].splitlines() if "=" in line and line[0] != "#"
     )
     assert int(properties["default_response_timeout"]) == contract.TORCHSERVE_RESPONSE_TIMEOUT_S
-    served = {contract.MODEL_NAME, contract.REALTIME_MODEL_NAME}  # the design's model and the real-time model
+    served = {contract.MODEL_NAME, contract.REALTIME_MODEL_NAME}  # the VGG16 U-Net and the real-time model
     assert {entry.split("=")[0] for entry in properties["load_models"].split(",")} == served
     options = ServingOptions()
     assert options.batch_size == contract.TORCHSERVE_BATCH_SIZE

@@ -55,7 +55,7 @@ TWO_VERSIONS = [
 ]
 
 
-# The design's model and the real-time one beside it (a version of each).
+# The VGG16 U-Net and the real-time model beside it (a version of each).
 TWO_MODELS = [
     *ONE_VERSION,
     {

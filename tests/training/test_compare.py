@@ -19,14 +19,14 @@ def test_compare_writes_table_csv_and_chart(camvid_root, tmp_path):
     assert [r["model"] for r in rows] == ["U-Net Mini (width 0.25)", "DilatedNet (width 0.25)"]
     assert all(r["params_m"] > 0 and r["gmacs"] > 0 and r["cpu_ms"] > 0 for r in rows)
     table = output.with_suffix(".md").read_text()
-    assert "| U-Net Mini (width 0.25) | combined |" in table and "Seed's table" in table
+    assert "| U-Net Mini (width 0.25) | combined |" in table and "original notebook's table" in table
     assert "Budget (every model): at most 1 epochs (early stopping patience 10), batch 2, crops 48x64" in table
     with open(output.with_suffix(".csv")) as f:
         assert len(list(csv.DictReader(f))) == 2
     assert output.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
-    compare.main([*argv, "--per-category"])  # per-category columns beside several architectures keep the seed's table
+    compare.main([*argv, "--per-category"])  # per-category columns beside its three architectures keep that table
     table = output.with_suffix(".md").read_text()
-    assert "| human IoU |" in table and "Seed's table" in table
+    assert "| human IoU |" in table and "original notebook's table" in table
 
 
 def test_the_seed_s_table_is_left_out_beside_other_architectures(cityscapes_root, tmp_path):
@@ -43,7 +43,7 @@ def test_the_seed_s_table_is_left_out_beside_other_architectures(cityscapes_root
     argv = ["--runs", *map(str, runs), "--output", str(output), "--latency-runs", "0", "--latency-size", "64", "128"]
     rows = compare.main(argv)
     assert [r["model"] for r in rows] == ["LR-ASPP (MobileNetV3-Large) (width 0.25)", "DDRNet-23-slim (width 0.25)"]
-    assert "Seed's table" not in output.with_suffix(".md").read_text()
+    assert "original notebook's table" not in output.with_suffix(".md").read_text()
 
 
 def test_per_category_table_of_pilots(camvid_root, tmp_path):
@@ -67,7 +67,8 @@ def test_per_category_table_of_pilots(camvid_root, tmp_path):
         assert row["human"] == round(per_category["human"], 3) and "void" not in row
         assert row["cpu_ms"] == "n/a" and row["loss"] == "CE + Lovász"
     table = output.with_suffix(".md").read_text()
-    assert "| Class weights | flat IoU | construction IoU | object IoU |" in table and "Seed's table" not in table
+    assert "| Class weights | flat IoU | construction IoU | object IoU |" in table
+    assert "original notebook's table" not in table
     assert ", starting from" not in table and "from scratch" in table  # the shared budget is stated
 
 
