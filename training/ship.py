@@ -104,9 +104,10 @@ def catalogue_note(recipe: Recipe) -> str:
     name, version = recipe.ship["name"], recipe.ship["version"]
     if any((m.name, m.version) == (name, version) for m in SHIPPED_MODELS):
         return f"{name} {version} is in models/catalogue.toml: `make run` serves it"
+    datasets = "+".join(filter(None, (recipe.train["dataset"], recipe.train.get("mix_dataset"))))
     entry = (
         f'[[model]]\nname = "{name}"\nversion = "{version}"\nstem = "{stem_of(recipe)}"\n'
-        f'served = "{recipe.ship.get("served", "int8.onnx")}"\ndataset = "{recipe.train["dataset"]}"'
+        f'served = "{recipe.ship.get("served", "int8.onnx")}"\ndataset = "{datasets}"'
     )
     return f"to serve it, add to models/catalogue.toml (first of its name to make it the default):\n{entry}"
 
