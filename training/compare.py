@@ -54,6 +54,7 @@ ORIGINAL_TABLE = """| Model | Loss | Val loss | IoU | Dice | Train time (min) |
 ORIGINAL_HEADING = "The original notebook's table (Cityscapes val, for reference):"
 ORIGINAL_MODELS = {"unet_mini", "vgg16_unet", "dilatednet"}  # the original notebook's three architectures
 EXTRA_TITLES = {
+    "run": "Run",
     "class_weighting": "Class weights",
     "start": "Start",
     "crop": "Crop",
@@ -259,6 +260,7 @@ def row_for_run(
     model, _ = load_model(run_dir / "best.pt")
     extra = {}
     if per_category:
+        extra["run"] = run_dir.name
         budget = summary.get("budget", {})
         if "init_weights" in budget:  # the recipe's other knobs, for pilots that vary them
             imagenet = "ImageNet encoder" if budget.get("imagenet_encoder") else None
@@ -307,6 +309,14 @@ def budget_line(runs: list[Path]) -> str:
     if any(b != budgets[0] for b in budgets):
         return "Budget: the runs were NOT trained under one budget: " + "; ".join(map(str, budgets)) + "\n\n"
     minutes = {b.get("minutes") for b in budgets}
+    if len(minutes) == 1 and None not in minutes and "train_share" in varied:
+        b = budgets[0]
+        return (
+            f"Budget (every run): {b['minutes']:g} minutes of training on this CPU: one share of an epoch (of every "
+            f"dataset in it), sized from each run's step time measured alone, batch {b['batch_size']}"
+            f"{crops(b)}, {b.get('precision', 'fp32')}. Train time: what each run took here (runs beside other "
+            "work take longer for the same steps).\n\n"
+        )
     if len(minutes) == 1 and None not in minutes:
         b = budgets[0]
         return (
