@@ -2,6 +2,8 @@
 
     python -m training.train --model vgg16_unet --dataset camvid --data-root ../shared/data/camvid \
         --epochs 60 --output runs/vgg16_unet
+    python -m training.train --recipe recipes/roadseg-3.0.toml --data-dir ../shared/data --output RUN_DIR \
+        [--epochs 1 ...]                         # a recipe's [train] table, options over it (training.config)
     torchrun --standalone --nproc_per_node 2 -m training.train ...   # the same on 2 processes (DDP)
 
 Under torchrun, --batch-size is per process, rank 0 logs and writes the run directory, and validation
