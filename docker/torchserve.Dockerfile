@@ -53,4 +53,4 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
     CMD ["python", "/opt/roadseg/healthcheck.py", "http://127.0.0.1:8080/ping", "--key-file", "/srv/torchserve/key_file.json"]
 CMD ["torchserve", "--start", "--foreground", "--ncs", "--ts-config", "/opt/roadseg/config.properties", \
      "--log-config", "/opt/roadseg/log4j2.xml", \
-     "--model-store", "/opt/model_store", "--models", "roadseg=roadseg_v3.0.mar,roadseg=roadseg_v2.0.mar,roadseg=roadseg_v1.0.mar,roadseg-rt=roadseg-rt_v2.0.mar,roadseg-rt=roadseg-rt_v1.0.mar"]
+     "--model-store", "/opt/model_store", "--models", "roadseg=roadseg_v3.0.mar,roadseg=roadseg_v4.0.mar,roadseg=roadseg_v2.0.mar,roadseg=roadseg_v1.0.mar,roadseg-rt=roadseg-rt_v2.0.mar,roadseg-rt=roadseg-rt_v1.0.mar"]
