@@ -258,7 +258,7 @@ def row_for_run(
 ) -> dict:
     summary = json.loads((run_dir / "summary.json").read_text())
     model, _ = load_model(run_dir / "best.pt")
-    extra = {}
+    extra: dict[str, float | str] = {}
     if per_category:
         extra["run"] = run_dir.name
         budget = summary.get("budget", {})
