@@ -78,6 +78,7 @@ def model_rows(models: tuple[ShippedModel, ...], recipes: dict[tuple[str, str], 
                 "model": model,
                 "default": defaults[model.name] == model.version,
                 "architecture": display_name(config["model"], config["model_kwargs"].get("width", 1.0)),
+                "trained_on": " + ".join(DATASET_NAMES[d] for d in model.dataset.split("+")),
                 "short_side": config["short_side"],
                 "docs": docs,
                 "recipe": recipe.path.relative_to(REPO_ROOT) if recipe.path.is_absolute() else recipe.path,
@@ -107,7 +108,7 @@ def tables(rows: list[dict[str, Any]]) -> str:
         int8_text = f"{int8['miou_change']:+.3f}, {int8['pixel_agreement']:.1%}" if int8 else "–"
         lines.append(
             f"| {'**' + name + '**' if row['default'] else name} | {row['architecture']} | "
-            f"{' + '.join(DATASET_NAMES[d] for d in model.dataset.split('+'))} | {SERVED_AS[model.served]} | "
+            f"{row['trained_on']} | {SERVED_AS[model.served]} | "
             f"{row['short_side']} | "
             f"{_f(city and city['miou'])} | {_f(per.get('object', {}).get('iou'))} | "
             f"{_f(per.get('human', {}).get('iou'))} | {_f(camvid and camvid['miou'])} | {int8_text} | "
@@ -143,7 +144,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
         bold = (lambda text: f"**{text}**") if row["default"] else (lambda text: text)
         lines.append(
             f"| `{model.name}`{' (default)' if row['default'] else ''} | {bold(model.version)} | "
-            f"{row['architecture']} | {' + '.join(DATASET_NAMES[d] for d in model.dataset.split('+'))} | "
+            f"{row['architecture']} | {row['trained_on']} | "
             f"{_f(city and city['miou'])} | {_f(camvid and camvid['miou'])} | {SERVED_AS[model.served]} |"
         )
     return "\n".join(lines)

@@ -549,21 +549,18 @@ def training_class_weights(dataset: Dataset[Batch], weighting: str) -> np.ndarra
 
 
 def category_masks(dataset: Dataset[Batch]) -> Iterator[np.ndarray]:
-    """Every training image's category mask, through Subset and ConcatDataset, without decoding the images."""
-    if isinstance(dataset, Subset) and not isinstance(dataset.dataset, TeacherOnly):
-        base = dataset.dataset
-        if not isinstance(base, LabelledImages):
-            raise TypeError(f"class weights need a LabelledImages dataset, not {type(base).__name__}")
-        yield from (base.category_mask(i) for i in dataset.indices)
-    elif isinstance(dataset, ConcatDataset):
+    """Every training image's category mask, through Subset and ConcatDataset, without decoding the images; the
+    teacher-only copies (`TeacherOnly`, labels withheld) weigh nothing."""
+    if isinstance(dataset, ConcatDataset):
         for part in dataset.datasets:
             yield from category_masks(part)
-    elif isinstance(dataset, LabelledImages):
-        yield from (dataset.category_mask(i) for i in range(len(dataset)))
-    elif isinstance(dataset, TeacherOnly) or isinstance(getattr(dataset, "dataset", None), TeacherOnly):
-        return  # labels withheld: they weigh nothing
-    else:
-        raise TypeError(f"class weights need a LabelledImages dataset, not {type(dataset).__name__}")
+        return
+    base, indices = (dataset.dataset, dataset.indices) if isinstance(dataset, Subset) else (dataset, None)
+    if isinstance(base, TeacherOnly):
+        return
+    if not isinstance(base, LabelledImages):
+        raise TypeError(f"class weights need a LabelledImages dataset, not {type(base).__name__}")
+    yield from (base.category_mask(i) for i in (range(len(base)) if indices is None else indices))
 
 
 def history_row(
