@@ -54,7 +54,7 @@ from segmenter.models.base import SegmentationModel
 from segmenter.onnx_model import OnnxModel, cpu_threads
 from segmenter.precision import cpu_has_bf16, prepare_model
 from segmenter.segmenter import Segmenter, prepare_rgb
-from segmenter.weights import load_model, model_from_config
+from segmenter.weights import load_config, load_model, model_from_config
 from training.agreement import Variant, agreement_on_split, split_loader
 from training.datasets import DATASETS
 from training.onnx_export import export_onnx
@@ -107,7 +107,7 @@ def shipped_sources(dataset: str) -> list[Path]:
 
 def candidates(models: list[Path]) -> list[str]:
     """The real-time comparison's candidate architectures that no row of `models` already is."""
-    measured = {load_model(source)[1].model for source in models}
+    measured = {load_config(source).model for source in models}
     variants = load_recipe(REALTIME_COMPARISON).variants.values()
     return [variant["model"] for variant in variants if variant["model"] not in measured]
 
@@ -199,8 +199,8 @@ class Bench:
     comparison: Path = COMPARISON  # training.compare's CSV, for those architectures' accuracy
 
 
-def architecture_row(name: str, args: Bench) -> dict[str, Any]:
-    """An untrained architecture's size, cost and speed, and the comparison's accuracy for it."""
+def architecture_row(name: str, reference: dict[str, Any], args: Bench) -> dict[str, Any]:
+    """An untrained architecture's size, cost and speed, beside `reference`: the comparison's accuracy for it."""
     work = args.work_dir / name
     source = untrained(name, args.short_side, args.dataset, work)
     loaded = load_model(source)
@@ -208,7 +208,7 @@ def architecture_row(name: str, args: Bench) -> dict[str, Any]:
     int8_graph(loaded, args.dataset, args.data_root, work)
     row["accuracy"] = {
         "source": shown_path(args.comparison),
-        "figures": {"reference": comparison_accuracy(args.comparison, row["name"])},
+        "figures": {"reference": reference},
         "fp32_mb": (work / "fp32.safetensors").stat().st_size / 1e6,
         "int8_mb": (work / "int8.onnx").stat().st_size / 1e6,
     }
@@ -302,6 +302,8 @@ def cost(loaded: Loaded) -> dict[str, Any]:
 
 
 def measure(models: list[Path], architectures: list[str], args: Bench) -> list[dict[str, Any]]:
+    # every architecture's comparison row first: a missing one stops the run before any measuring
+    references = {name: comparison_accuracy(args.comparison, display_name(name)) for name in architectures}
     rows = []
     for source in models:
         key = model_key(source)
@@ -314,7 +316,7 @@ def measure(models: list[Path], architectures: list[str], args: Bench) -> list[d
         rows.append(row)
     for name in architectures:
         print(f"{name} (untrained; accuracy from {args.comparison})")
-        rows.append(architecture_row(name, args))
+        rows.append(architecture_row(name, references[name], args))
     return rows
 
 

@@ -39,6 +39,7 @@ from benchmarks.measure import cpu_name, model_macs, peak_gflops, timed
 from handler.archive import ensure_archives, torchserve_models
 from handler.responses import mask_png
 from roadseg.catalogue import SHIPPED_MODELS
+from roadseg.images import decode_image
 from segmenter.onnx_model import OnnxModel, cpu_threads
 from segmenter.precision import cpu_has_bf16
 from segmenter.segmenter import Segmenter, prepare_image
@@ -63,6 +64,9 @@ AGREEMENT = REPO_ROOT / "docs" / "model" / f"v{SHIPPED_MODELS[0].version}" / "ru
 BEGIN, END = "<!-- benchmarks.serving:begin -->", "<!-- benchmarks.serving:end -->"
 EAGER, BF16, ORT_FP32, ORT_INT8 = "eager fp32", "bf16 + channels-last", "ONNX Runtime fp32", "ONNX Runtime INT8"
 SERVED_C1 = "/predict c=1, in turn"  # one request at a time, taking turns with the in-process runs
+# What serving may add to each model's in-process time (issue: the embedded path), one request at a time.
+OVERHEAD_TARGETS = {"roadseg": 1.15, "roadseg-rt": 1.3}
+SEGMENT, PIPELINE = "in-process segment", "in-process bytes to PNG"
 
 
 @dataclass
@@ -90,7 +94,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", help="a running gateway (default: start TorchServe and a gateway for this run)")
     p.add_argument("--image", type=Path, default=DEFAULT_IMAGE, help="road image, resized to each size")
-    p.add_argument("--sizes", nargs="+", default=["480x360", "2048x1024"], help="WIDTHxHEIGHT sizes")
+    p.add_argument(
+        "--sizes", nargs="+", default=["1024x512", "480x360"], help="WIDTHxHEIGHT sizes (the first: per model too)"
+    )
     p.add_argument("--requests", type=int, default=24, help="requests per served measurement")
     p.add_argument("--runs", type=int, default=12, help="runs per in-process measurement (fewer if slow)")
     p.add_argument("--concurrency", type=int, nargs="+", default=[8], help="concurrent clients (besides 1, in turn)")
@@ -167,7 +173,35 @@ def start_services(workdir: Path) -> tuple[str, list]:
     return url, [gateway, torchserve]
 
 
-def breakdown(url: str, data: bytes, processes: list, logs: Path, runs: int = 20) -> dict[str, float]:
+def served_defaults(url: str) -> list[tuple[str, str]]:
+    """(name, default version) of every model the gateway lists, in its order."""
+    listing = httpx.get(f"{url}/models", timeout=30).json()
+    return [(m["name"], next(v["version"] for v in m["versions"] if v["is_default"])) for m in listing]
+
+
+def overhead(url: str, data: bytes, name: str, version: str, requests: int) -> dict[str, object]:
+    """One model's served form in this process against `POST /predict?model=name`, taking turns: p50 ms of
+    `Segmenter.segment` on the decoded frame (the embedded table's figure), of the handler's whole work (bytes in,
+    mask PNG out) and of the request."""
+    [shipped] = [m for m in SHIPPED_MODELS if (m.name, m.version) == (name, version)]
+    segmenter = Segmenter.load(shipped.onnx or shipped.weights, cpu_threads())
+    rgb = decode_image(data)
+    with httpx.Client(base_url=url, timeout=300) as http:
+        calls: dict[str, Callable[[], object]] = {
+            SEGMENT: partial(segmenter.segment, rgb),
+            PIPELINE: pipeline(segmenter, data),
+            "/predict": partial(
+                http.post, "/predict", params={"model": name}, files={"file": ("bench.png", data, "image/png")}
+            ),
+        }
+        turns = round_robin(calls, requests)
+    p50 = {path: statistics.median(times) * 1000 for path, times in turns.items()}
+    return {"model": name, "version": version, "runtime": segmenter.describe(), "p50": p50}
+
+
+def breakdown(
+    url: str, data: bytes, processes: list, logs: Path, runs: int = 20, model: str | None = None
+) -> dict[str, float]:
     """Where one request's time and CPU go, over `runs` sequential requests: medians of the client's
     clock, the gateway's call to TorchServe (X-Inference-Time-Ms), TorchServe's own latency and the
     handler's (its metrics logs); CPU ms per request of the gateway, TorchServe's frontend and its worker."""
@@ -185,7 +219,8 @@ def breakdown(url: str, data: bytes, processes: list, logs: Path, runs: int = 20
         before = cpu()
         for _ in range(runs):
             started = time.perf_counter()
-            response = http.post("/predict", files={"file": ("bench.png", data, "image/png")})
+            params = {"model": model} if model else {}
+            response = http.post("/predict", params=params, files={"file": ("bench.png", data, "image/png")})
             response.raise_for_status()
             client.append((time.perf_counter() - started) * 1000)
             upstream.append(float(response.headers["x-inference-time-ms"]))
@@ -269,6 +304,17 @@ def measure(
             facts.setdefault("breakdown", {})[size_text] = breakdown(  # type: ignore[index]
                 url, data, processes, workdir / "torchserve" / "logs"
             )
+    # Each served model's own overhead at the first size: its in-process time against its /predict.
+    width, height = (int(v) for v in sizes[0].lower().split("x"))
+    data = image_at(image, (width, height))
+    facts["overhead_size"] = sizes[0]
+    facts["overhead"] = []
+    for name, version in served_defaults(url):
+        found = overhead(url, data, name, version, requests)
+        if processes:
+            found["breakdown"] = breakdown(url, data, processes, workdir / "torchserve" / "logs", model=name)
+        facts["overhead"].append(found)  # type: ignore[attr-defined]
+        print(found, flush=True)
     return rows, facts
 
 
@@ -352,6 +398,34 @@ def report(rows: list[Row], facts: dict[str, object], concurrency: list[int]) ->
                     f"| {name} | {figures['miou']:.4f} | {figures['miou_change']:+.4f} | "
                     f"{figures['pixel_agreement']:.2%} |"
                 )
+    found: list[dict] = facts.get("overhead", [])  # type: ignore[assignment]
+    if found:
+        size = str(facts["overhead_size"])
+        lines += [
+            "",
+            f"What serving adds to each model, at {size}, one request at a time, the three taking turns "
+            f"(p50 ms; in-process: the served form in this process, `Segmenter.segment` on the decoded frame, and "
+            f"the handler's whole work, image bytes in, mask PNG out):",
+            "",
+            f"| model | runtime | {SEGMENT} | {PIPELINE} | /predict | /predict / segment |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for entry in found:
+            p50 = entry["p50"]
+            lines.append(
+                f"| {entry['model']} {entry['version']} | {entry['runtime']} | {p50[SEGMENT]:.1f} | "
+                f"{p50[PIPELINE]:.1f} | {p50['/predict']:.1f} | {p50['/predict'] / p50[SEGMENT]:.2f} |"
+            )
+            if entry["model"] in OVERHEAD_TARGETS:
+                limit = OVERHEAD_TARGETS[entry["model"]]
+                text = f"{entry['model']}: /predict p50 / in-process p50 at {size} <= {limit}"
+                checks.append((text, p50["/predict"] / p50[SEGMENT], limit, "le"))
+        split_rows = [(e["model"], e["breakdown"]) for e in found if "breakdown" in e]
+        if split_rows:
+            keys = list(split_rows[0][1])
+            lines += ["", f"Where each model's request goes at {size} (medians of 20; CPU ms per request):", ""]
+            lines += ["| model | " + " | ".join(keys) + " |", "| --- " * (len(keys) + 1) + "|"]
+            lines += [f"| {m} | " + " | ".join(f"{v:.1f}" for v in b.values()) + " |" for m, b in split_rows]
     lines += ["", "Targets:"]
     for text, value, limit, sense in checks:
         met = value <= limit if sense == "le" else value >= limit

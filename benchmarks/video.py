@@ -7,7 +7,10 @@
 
 The clip is CamVid val's 0016E5 frames in order (480x360; every other frame of the 30 fps original, so
 15 fps), encoded as H.264 MP4. It goes through every model the gateway serves (roadseg first, then
-e.g. the real-time model), and the speed-up of each over the first is printed.
+e.g. the real-time model), and the speed-up of each over the first is printed. Beside each served run, the same
+clip goes through the same model in this process (`python -m segmenter segment CLIP --model NAME`'s video path:
+decode, ONNX Runtime, overlay, H.264), the runs taking turns; the served frames per second are given as a share
+of the in-process ones.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import httpx
 import numpy as np
 from PIL import Image
@@ -28,6 +32,8 @@ from PIL import Image
 from benchmarks.load import send
 from benchmarks.serving import REPO_ROOT, start_services
 from gateway.videos.codec import Mp4Writer
+from segmenter.cli import Job, Outputs, segment_video
+from segmenter.embedded import EmbeddedSegmenter
 from stack.processes import stop
 
 CAMVID_VAL = REPO_ROOT.parent / "shared" / "data" / "camvid" / "val"
@@ -75,6 +81,17 @@ def run_job(url: str, clip: Path, model: str) -> tuple[dict, float]:
     return job, seconds
 
 
+def run_in_process(clip: Path, model: str, work: Path) -> tuple[int, float]:
+    """The clip through `model` on the embedded runtime, as the CLI does it; (frames, seconds)."""
+    segmenter = EmbeddedSegmenter.load(model)
+    started = time.perf_counter()
+    segment_video(segmenter, Job(clip, Path(model), "video"), work, Outputs())
+    seconds = time.perf_counter() - started
+    with av.open(str(work / f"{model}_overlay.mp4")) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    return frames, seconds
+
+
 def main(args: argparse.Namespace) -> None:
     if args.write_clip:
         path = write_camvid_clip(args.camvid_val, args.write_clip, args.frames, args.crf)
@@ -89,10 +106,15 @@ def main(args: argparse.Namespace) -> None:
             if url is None:
                 url, processes = start_services(Path(tmp))
             models = args.models or [m["name"] for m in httpx.get(f"{url}/models", timeout=30).json()]
-            results = {}
+            results: dict[str, list[tuple[dict, float]]] = {}
+            in_process: dict[str, list[tuple[int, float]]] = {}
             for model in models:
                 run_job(url, clip, model)  # warm-up
-                results[model] = [run_job(url, clip, model) for _ in range(args.runs)]
+                run_in_process(clip, model, Path(tmp))
+                results[model], in_process[model] = [], []
+                for _ in range(args.runs):  # taking turns: a shared machine's speed drifts by the minute
+                    results[model].append(run_job(url, clip, model))
+                    in_process[model].append(run_in_process(clip, model, Path(tmp)))
             started = time.perf_counter()
             answered = asyncio.run(send(url, args.frames, 4, time.monotonic() + 600))[1]["200"]
             predict_fps = answered / (time.perf_counter() - started)
@@ -107,6 +129,11 @@ def main(args: argparse.Namespace) -> None:
                 f"(upload to done): {job['frames_done'] / seconds:.2f} frames/s; model {job['model']} {job['version']}"
             )
         best_fps[model] = max(job["frames_done"] / seconds for job, seconds in jobs)
+        own_fps = max(frames / seconds for frames, seconds in in_process[model])
+        for frames, seconds in in_process[model]:
+            print(f"in-process: {frames} frames in {seconds:.1f} s: {frames / seconds:.2f} frames/s; model {model}")
+        share = best_fps[model] / own_fps
+        print(f"{model}: served {best_fps[model]:.2f} frames/s = {share:.0%} of in-process {own_fps:.2f} frames/s")
     first = next(iter(best_fps))
     for model, fps in list(best_fps.items())[1:]:
         print(f"{model}: {fps:.2f} frames/s, {fps / best_fps[first]:.2f}x {first}'s {best_fps[first]:.2f}")

@@ -39,6 +39,14 @@ def model_from_config(config: ModelConfig, state_dict: dict[str, torch.Tensor] |
     return model
 
 
+def load_config(path: str | Path) -> ModelConfig:
+    """The config of a checkpoint or of exported weights (X.json beside X.safetensors), without building the model."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        return ModelConfig.read(path.with_suffix(".json"))
+    return ModelConfig.from_dict(load_checkpoint(path)["config"])
+
+
 def load_source(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
     """(config, fp32 weights) from a checkpoint, or from exported weights (X.safetensors beside its X.json)."""
     path = Path(path)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
+from functools import cache
 from pathlib import Path
 
+import onnx
 import torch
+from onnx import numpy_helper
 from safetensors.torch import save_file
 
 from handler.archive import ServingOptions, build_archive
@@ -14,6 +18,18 @@ from segmenter.weights import model_from_config
 from training.onnx_export import export_onnx
 
 
+def head_bias(state: dict[str, torch.Tensor]) -> str:
+    """The name of the classifier's bias: the last convolution with 8 output channels."""
+    [*_, head] = [k for k, v in state.items() if k.endswith(".weight") and v.ndim == 4 and v.shape[0] == 8]
+    return head.removesuffix(".weight") + ".bias"
+
+
+def constant_bias(category: int) -> torch.Tensor:
+    bias = torch.full((8,), -10.0)
+    bias[category] = 10.0
+    return bias
+
+
 def constant_model(
     category: int, short_side: int = 64, model: str = "unet_mini"
 ) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
@@ -21,12 +37,18 @@ def constant_model(
     convolution (the classifier) answers a constant."""
     config = ModelConfig(model, {"width": 0.25}, short_side, "fixture")
     state = model_from_config(config).state_dict()
-    [*_, head] = [k for k, v in state.items() if k.endswith(".weight") and v.ndim == 4 and v.shape[0] == 8]
-    bias = head.removesuffix(".weight") + ".bias"
-    state[head] = torch.zeros_like(state[head])
-    state[bias] = torch.full_like(state[bias], -10.0)
-    state[bias][category] = 10.0
+    bias = head_bias(state)
+    state[bias.removesuffix(".bias") + ".weight"].zero_()
+    state[bias] = constant_bias(category)
     return config, state
+
+
+@cache
+def _constant_graph(short_side: int, model: str) -> bytes:
+    """The constant model's ONNX graph for category 0: exported once per process (an export takes 5-20 s)."""
+    config, state = constant_model(0, short_side, model)
+    with tempfile.TemporaryDirectory() as folder:
+        return export_onnx(model_from_config(config, state).eval(), Path(folder) / "m.onnx", short_side).read_bytes()
 
 
 def write_constant_model(folder: Path, category: int, short_side: int = 64) -> tuple[Path, Path]:
@@ -40,9 +62,14 @@ def write_constant_model(folder: Path, category: int, short_side: int = 64) -> t
 
 
 def write_constant_onnx(path: Path, category: int, short_side: int = 64, model: str = "unet_mini") -> Path:
-    """The constant model as an ONNX graph (runtime onnxruntime)."""
-    config, state = constant_model(category, short_side, model)
-    return export_onnx(model_from_config(config, state).eval(), path, short_side)
+    """The constant model as an ONNX graph (runtime onnxruntime): the cached export, its classifier's bias set."""
+    graph = onnx.load_from_string(_constant_graph(short_side, model))
+    name = head_bias(constant_model(0, short_side, model)[1])
+    [bias] = [tensor for tensor in graph.graph.initializer if tensor.name == name]
+    bias.CopyFrom(numpy_helper.from_array(constant_bias(category).numpy(), name))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(graph, str(path))
+    return path
 
 
 def build_constant_archive(

@@ -4,6 +4,7 @@ gateway process, on loopback ports."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,8 +59,8 @@ class Stack:
         )
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> Stack:
+def running_stack(tmp_path_factory) -> Iterator[Stack]:
+    """Build the archives, start TorchServe and the gateway, register version 2.0; stop both afterwards."""
     root = tmp_path_factory.mktemp("stack")
     store = root / "model_store"
     # A batch delay long enough for concurrent requests to share a batch (the batching test reads the log).
@@ -107,6 +108,13 @@ def stack(tmp_path_factory) -> Stack:
     finally:
         stop(gateway)
         stop(running.torchserve if running else torchserve)
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    """One stack for the modules that leave it serving as they found it (a start costs ~30 s of 2 cores);
+    test_faults breaks it on purpose and starts its own."""
+    yield from running_stack(tmp_path_factory)
 
 
 def key_file(stack: Stack) -> dict:

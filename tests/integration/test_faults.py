@@ -1,5 +1,5 @@
 """Breaking the stack on purpose (loopback, bounded): the model worker killed under load, TorchServe stopped
-and started again. This module gets its own TorchServe and gateway (the `stack` fixture is per module)."""
+and started again. This module gets its own TorchServe and gateway (its `stack` fixture), not the package's."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 import zipfile
+from collections.abc import Iterator
 
 import httpx
 import numpy as np
@@ -20,11 +21,16 @@ from PIL import Image
 
 from stack.processes import free_port, gateway_env, start_gateway, stop, wait_for
 from tests.images import image_bytes
-from tests.integration.conftest import V1_CATEGORY
+from tests.integration.conftest import V1_CATEGORY, Stack, running_stack
 from tests.videos import write_clip
 
 pytestmark = pytest.mark.integration
 IMAGE = image_bytes("png-rgb", 64, 48)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    yield from running_stack(tmp_path_factory)
 
 
 def worker_pid(stack, version: str) -> int:

@@ -372,7 +372,7 @@ def test_a_schema_driven_fuzzer_finds_no_failure_with_all_its_checks(stack):
 
 
 def test_health_is_green_then_503_when_torchserve_stops(stack):
-    # Last in this module: it stops TorchServe.
+    # Last: it stops TorchServe (the package's stack; test_serving is the last module to use it).
     with stack.client() as client:
         health = client.get("/health")
         assert health.status_code == 200 and health.json()["version"] == "1.0"

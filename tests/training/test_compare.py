@@ -29,7 +29,7 @@ def test_compare_writes_table_csv_and_chart(camvid_root, tmp_path):
     assert "| human IoU |" in table and "original notebook's table" in table
 
 
-def test_the_seed_s_table_is_left_out_beside_other_architectures(cityscapes_root, tmp_path):
+def test_the_original_notebook_s_table_is_left_out_beside_other_architectures(cityscapes_root, tmp_path):
     runs = []
     for model in ("lraspp_mobilenet_v3", "ddrnet23_slim"):
         argv = ["--model", model, "--width", "0.25", "--dataset", "cityscapes", "--data-root", str(cityscapes_root)]
