@@ -54,7 +54,10 @@ def plan(recipe: Recipe, data_dir: Path, runs_dir: Path, models_dir: Path = MODE
             raise SystemExit(f"{recipe.path}: [ship] needs {key}")
     stem = stem_of(recipe)
     run_dir, weights, docs = runs_dir / stem, models_dir / f"{stem}.safetensors", Path(recipe.ship["docs"])
-    config = TrainConfig.from_table(recipe.train, data_dir, output=run_dir)  # checks the [train] table now
+    try:
+        config = TrainConfig.from_table(recipe.train, data_dir, output=run_dir)  # checks the [train] table now
+    except ValueError as error:
+        raise SystemExit(f"{recipe.path}: [train]: {error}") from None
     served = recipe.ship.get("served", "int8.onnx")
     if served not in SERVED_FORMS:
         raise SystemExit(f"{recipe.path}: served = {served!r}; choose one of {', '.join(SERVED_FORMS)}")

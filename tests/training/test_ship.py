@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from training import ship
 
 RECIPE = """
@@ -47,6 +49,13 @@ def test_the_dry_run_prints_the_plan_from_training_to_the_scale_curve(tmp_path, 
     assert "--resume" in ship.main([*argv, "--dry-run"])[0].command  # an interrupted run resumes
     (run_dir / "summary.json").write_text("{}")
     assert ship.main([*argv, "--dry-run"])[0].name == "export"  # a finished run is kept
+
+
+def test_a_bad_train_table_is_a_one_line_error_naming_the_recipe(tmp_path):
+    path = write_recipe(tmp_path)
+    path.write_text(path.read_text().replace('precision = "fp32"', 'precision = "fp8"'))
+    with pytest.raises(SystemExit, match=r"roadseg-test-9.0.toml: \[train\]: .*fp8"):
+        ship.main([str(path), "--data-dir", str(tmp_path / "data"), "--runs-dir", str(tmp_path / "runs"), "--dry-run"])
 
 
 def test_a_recipe_ships_end_to_end(camvid_root, tmp_path):
