@@ -142,13 +142,16 @@ def untrained_source(
 
 
 def _is_stale(path: Path, sources: list[Path], runtime: str | None = None) -> bool:
-    """Missing, older than a source, unreadable, or built for another runtime (e.g. by an older checkout)."""
+    """Missing, older than a source, unreadable, or built for another runtime or other serving options (e.g. by
+    an older checkout)."""
     if not path.exists() or any(p.stat().st_mtime > path.stat().st_mtime for p in sources):
         return True
     if runtime is None:
         return False
     try:
-        return archive_config(path).runtime != runtime
+        with zipfile.ZipFile(path) as archive:
+            options = archive.read("model-config.yaml").decode()
+        return archive_config(path).runtime != runtime or options != ServingOptions().yaml()
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return True
 

@@ -3,14 +3,13 @@ shares, or COCO RLE per category)."""
 
 from __future__ import annotations
 
-import io
 from enum import StrEnum
 from pathlib import PurePath
 from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, File, Query, UploadFile
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from gateway.deps import ModelServerDep, SettingsDep
@@ -78,7 +77,7 @@ def check_image(data: bytes, max_pixels: int, need_pixels: bool) -> tuple[tuple[
 
 @router.post(
     "/predict",
-    response_class=StreamingResponse,
+    response_class=Response,
     response_model=None,
     summary="Segment a road image into the 8 Cityscapes categories",
     responses={
@@ -160,7 +159,9 @@ async def predict(
         png = prediction.png
     stem = PurePath(file.filename or "image").stem or "image"
     headers = {**_model_headers(prediction), "Content-Disposition": f'inline; filename="{stem}_{format.value}.png"'}
-    return StreamingResponse(io.BytesIO(png), media_type="image/png", headers=headers)
+    # The whole PNG in one body: a StreamingResponse over BytesIO sends it line by line (on its newline bytes),
+    # each piece through a worker thread.
+    return Response(png, media_type="image/png", headers=headers)
 
 
 def _model_headers(prediction: Prediction) -> dict[str, str]:

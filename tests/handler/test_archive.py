@@ -214,6 +214,15 @@ def test_an_archive_built_for_another_runtime_is_rebuilt(tmp_path, models_dir):
     assert archive.ensure_archives(store)[0].stat().st_mtime_ns == built  # now up to date: kept
 
 
+def test_an_archive_built_with_other_serving_options_is_rebuilt(tmp_path, models_dir):
+    ship(models_dir, "vgg16_unet_v1.0", 3)
+    store = tmp_path / "store"
+    build_constant_archive(store, 3, "1.0", "roadseg_v1.0.mar", archive.ServingOptions(batch_size=1))
+    [path] = archive.ensure_archives(store)
+    with zipfile.ZipFile(path) as built:
+        assert built.read("model-config.yaml").decode() == archive.ServingOptions().yaml()
+
+
 def test_an_archive_older_than_the_handler_it_carries_is_rebuilt(tmp_path, models_dir):
     ship(models_dir, "vgg16_unet_v1.0", 3)
     store = tmp_path / "store"
