@@ -64,3 +64,25 @@ def test_write_section_replaces_only_the_generated_part(tmp_path):
     empty = tmp_path / "E.md"
     write_section(empty, "first", "make bench")
     assert empty.read_text().startswith("# Benchmarks\n") and BEGIN in empty.read_text()
+
+
+def test_each_served_model_gets_its_overhead_row_and_target(monkeypatch, tmp_path):
+    monkeypatch.setattr(serving, "AGREEMENT", tmp_path / "absent.json")
+    timings = dict.fromkeys([serving.EAGER, serving.BF16, serving.ORT_FP32, serving.ORT_INT8], 100.0)
+    entry = {"version": "2.0", "runtime": "onnxruntime"}
+    p50 = {serving.SEGMENT: 50.0, serving.PIPELINE: 60.0, "/predict": 70.0, serving.JPEG_UPLOAD: 62.5}
+    breakdown = {"client": 70.0, "cpu gateway": 3.0}
+    facts = {
+        **FACTS,
+        "overhead_size": "480x360",
+        "overhead": [
+            {**entry, "model": "roadseg-rt", "p50": p50, "breakdown": breakdown},
+            {**entry, "model": "roadseg", "p50": {**p50, "/predict": 60.0}, "breakdown": breakdown},
+        ],
+    }
+    throughput = {serving.SERVED_C1: 6.0, "/predict c=8": 7.0}
+    text = report(rows({**timings, serving.SERVED_C1: 110.0, "/predict c=8": 900.0}, throughput), facts, [8])
+    assert "| roadseg-rt 2.0 | onnxruntime | 50.0 | 60.0 | 70.0 | 1.40 | 62.5 | 1.25 |" in text
+    assert "roadseg-rt: /predict p50 (PNG upload) / in-process p50 at 480x360 <= 1.3: 1.40 (missed)" in text
+    assert "roadseg: /predict p50 (PNG upload) / in-process p50 at 480x360 <= 1.15: 1.20 (missed)" in text
+    assert "| roadseg-rt | 70.0 | 3.0 |" in text
