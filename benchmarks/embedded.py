@@ -72,6 +72,11 @@ REALTIME_COMPARISON = REPO_ROOT / "recipes" / "comparisons" / "realtime.toml"
 UNCHECKED = " (accuracy unchecked)"  # marks a best form chosen on speed alone: an architecture row's
 Loaded: TypeAlias = tuple[SegmentationModel, ModelConfig]  # load_model's answer: a model in eval mode, its config
 CATEGORIES = [name for i, name in enumerate(CATEGORY_NAMES) if i != VOID_ID]
+SERVED_NOTE = (
+    "The same graphs served (the gateway and TorchServe around them): each model's `POST /predict` against its "
+    "in-process time, and a clip through `POST /videos` against the same clip in-process, in "
+    "[BENCHMARKS.md](BENCHMARKS.md) (`make bench`, `make bench-video`)."
+)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -433,7 +438,7 @@ def embedded_section(rows: list[dict[str, Any]], machine: dict[str, Any]) -> lis
             f"| {row['name']} (`{row['key']}`) | {times} | {with_torch['peak_rss_mb']:.0f} | "
             f"{embedded['peak_rss_mb']:.0f} |"
         )
-    return [*lines, ""]
+    return [*lines, "", SERVED_NOTE, ""]
 
 
 def main(args: argparse.Namespace) -> str:
