@@ -48,8 +48,10 @@ test-fast: lint ## the inner loop: no TorchServe, gateway or browser processes
 # Needs a Docker engine (../shared/tools/docker-engine.sh start, then export the DOCKER_HOST it prints).
 # TORCH_FROM=pypi where PyTorch's CPU index cannot be reached (a larger TorchServe image: docs/DEPLOY.md).
 TORCH_FROM ?= cpu-index
-compose-smoke: install chromium ## the three images built and run with Docker Compose, end to end
-	$(BIN)/python scripts/compose_smoke.py --torch-from $(TORCH_FROM) --json docs/compose_smoke.json
+# CHAOS=1: the faults instead (containers killed and restarted under load at their limits: docs/RELIABILITY.md).
+compose-smoke: install chromium ## the three images built and run with Docker Compose, end to end (CHAOS=1: faults)
+	$(BIN)/python scripts/$(if $(CHAOS),compose_chaos.py,compose_smoke.py) --torch-from $(TORCH_FROM) \
+		--json docs/$(if $(CHAOS),compose_chaos.json,compose_smoke.json)
 
 locks: install ## re-resolve docker/locks/*.txt (with hashes) from pyproject.toml's pins; needs PyPI
 	$(BIN)/python docker/lock.py

@@ -1,0 +1,384 @@
+"""Faults at the container level (`make compose-chaos`): the three images under Docker Compose with their deployment
+limits (`roadseg.contract.CONTAINER_LIMITS`, the same in compose, ACI and Kubernetes), every shipped archive loaded,
+a bounded mixed load of `POST /predict` (both models, three sizes) and a video job, while:
+
+1. the TorchServe container is killed: `docker kill` first (which Docker counts as a stop by hand: the restart
+   policy leaves such a container down), then its main process is SIGKILLed from the host, as the kernel's OOM
+   killer or a crash would, and the restart policy must bring it back;
+2. the gateway container is restarted while a video job runs: the job must resume from the jobs volume and finish
+   with every frame;
+3. the app container is restarted while a page is open in Chromium: the page must segment an upload again.
+
+Every request sent is classified: a mask of the image's size (ok), 503 with Retry-After (refused, clearly), refused
+at connect while the gateway is down (never accepted), or anything else (lost: a 5xx without Retry-After, a
+timeout, a reset). Each container's peak memory under the load is read from its cgroup against its limit. Writes
+the figures to --json (docs/compose_chaos.json) and exits non-zero when a target is missed. Needs a Docker engine
+(`../shared/tools/docker-engine.sh start`) and the ports 8000 and 8501 free; not part of `make test`.
+
+    DOCKER_HOST=... python scripts/compose_chaos.py --torch-from pypi --json docs/compose_chaos.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import io
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import numpy as np
+from compose_smoke import (  # this folder: the script runs as `python scripts/compose_chaos.py`
+    COMPOSE_FILE,
+    IMAGES,
+    SAMPLE,
+    TORCH_SOURCES,
+    Steps,
+    build,
+    compose_command,
+    run,
+    wait_healthy,
+)
+from PIL import Image
+
+from roadseg.contract import APP_PORT, CONTAINER_LIMITS, GATEWAY_PORT, REALTIME_MODEL_NAME
+from stack.processes import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT
+
+CLIP = REPO_ROOT / "streamlit" / "samples" / "camvid_0016E5.mp4"
+SIZES = ((480, 360), (1024, 512), (2048, 1024))
+MODELS = ("roadseg", REALTIME_MODEL_NAME)
+BACK_TARGET_S = 60.0  # a killed TorchServe container serves again within this
+
+
+def frame_bytes(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.open(SAMPLE).convert("RGB").resize(size, Image.Resampling.BILINEAR).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@dataclass
+class Load:
+    """`clients` threads sending mixed /predict requests until stopped; every answer classified."""
+
+    url: str
+    clients: int = 2
+    timeout_s: float = 90.0  # longer than the gateway's own timeout: a hang would show as lost
+    outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
+    lost: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> None:
+        images = {size: frame_bytes(size) for size in SIZES}
+        for number in range(self.clients):
+            thread = threading.Thread(target=self._client, args=(number, images), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def finish(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+
+    def _record(self, outcome: str, detail: str = "") -> None:
+        with self.lock:
+            self.outcomes[outcome] += 1
+            if outcome == "lost":
+                self.lost.append(detail)
+
+    def _client(self, number: int, images: dict[tuple[int, int], bytes]) -> None:
+        index = number
+        with httpx.Client(base_url=self.url, timeout=self.timeout_s) as client:
+            while not self.stop.is_set():
+                size, model = SIZES[index % len(SIZES)], MODELS[(index // len(SIZES)) % len(MODELS)]
+                index += self.clients
+                try:
+                    response = client.post(
+                        "/predict", params={"model": model}, files={"file": ("road.jpg", images[size], "image/jpeg")}
+                    )
+                except httpx.ConnectError:
+                    self._record("not accepted (gateway down)")
+                    time.sleep(0.5)
+                    continue
+                except httpx.HTTPError as error:
+                    self._record("lost", f"{model} {size}: {type(error).__name__}")
+                    continue
+                self._record(*classify(response, size, model))
+                if response.status_code == 503:
+                    time.sleep(min(float(response.headers.get("retry-after", 1)), 2.0))
+
+
+def classify(response: httpx.Response, size: tuple[int, int], model: str) -> tuple[str, str]:
+    """(outcome, detail): "mask" for a PNG of the image's size with ids 0-7, "503 + Retry-After", else "lost"."""
+    if response.status_code == 200:
+        mask = np.asarray(Image.open(io.BytesIO(response.content)))
+        if mask.shape == (size[1], size[0]) and int(mask.max()) <= 7:
+            return "mask", ""
+        return "lost", f"{model} {size}: a {mask.shape} mask"
+    if response.status_code == 503 and response.headers.get("retry-after"):
+        return "503 + Retry-After", ""
+    return "lost", f"{model} {size}: {response.status_code} {response.text[:200]}"
+
+
+class MemoryPeaks:
+    """Each service's peak memory (MiB), sampled from `docker stats` every few seconds and read from its cgroup's
+    own high-water mark where the engine exposes it; the largest seen, across restarts."""
+
+    def __init__(self, project: str):
+        self.project, self.peaks = project, {service: 0.0 for service in IMAGES}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def finish(self) -> dict[str, float]:
+        self.stop.set()
+        self.thread.join()
+        self._read()
+        return {service: round(mib, 1) for service, mib in self.peaks.items()}
+
+    def _sample(self) -> None:
+        while not self.stop.wait(2.0):
+            self._read()
+
+    def _read(self) -> None:
+        for service in IMAGES:
+            ids = container_ids(self.project, service)
+            if not ids:
+                continue
+            used = cgroup_peak_mib(ids[0]) or stats_mib(ids[0])
+            if used is not None:
+                self.peaks[service] = max(self.peaks[service], used)
+
+
+def container_ids(project: str, service: str) -> list[str]:
+    command = ["docker", "ps", "-q", "--no-trunc", "--filter", f"label=com.docker.compose.project={project}"]
+    command += ["--filter", f"label=com.docker.compose.service={service}"]
+    return run(command, capture=True).split()
+
+
+def cgroup_peak_mib(container: str) -> float | None:
+    """The container's memory high-water mark, from cgroup v1 (cgroupfs driver) or v2, when readable here."""
+    for path in (
+        Path(f"/sys/fs/cgroup/memory/docker/{container}/memory.max_usage_in_bytes"),
+        Path(f"/sys/fs/cgroup/docker/{container}/memory.peak"),
+        Path(f"/sys/fs/cgroup/system.slice/docker-{container}.scope/memory.peak"),
+    ):
+        if path.is_file():
+            return int(path.read_text()) / 2**20
+    return None
+
+
+def stats_mib(container: str) -> float | None:
+    text = run(["docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", container], capture=True).split("/")[0]
+    units = {"KiB": 1 / 1024, "MiB": 1.0, "GiB": 1024.0, "B": 1 / 2**20}
+    for unit, factor in units.items():
+        if text.strip().endswith(unit):
+            return float(text.strip().removesuffix(unit)) * factor
+    return None
+
+
+def applied_limits(project: str) -> dict[str, tuple[float, int]]:
+    """(cpus, MiB) the engine applied to each running container."""
+    found = {}
+    for service in IMAGES:
+        [container] = container_ids(project, service)
+        nano, memory = run(
+            ["docker", "inspect", "--format", "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}", container],
+            capture=True,
+        ).split()
+        found[service] = (int(nano) / 1e9, int(memory) // 2**20)
+    return found
+
+
+def serves_again(url: str, deadline_s: float) -> float:
+    """Seconds until a /predict of the default model gets its mask (polling); raises past `deadline_s`."""
+    started = time.monotonic()
+    data = frame_bytes(SIZES[0])
+    while time.monotonic() - started < deadline_s:
+        try:
+            response = httpx.post(f"{url}/predict", files={"file": ("road.jpg", data, "image/jpeg")}, timeout=30)
+            if response.status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(1.0)
+    raise SystemExit(f"the stack did not serve again within {deadline_s:.0f} s")
+
+
+def restart_count(container: str) -> int:
+    return int(run(["docker", "inspect", "--format", "{{.RestartCount}}", container], capture=True))
+
+
+def kill_torchserve(project: str, url: str) -> dict[str, Any]:
+    """`docker kill`, then (the restart policy does not restart a container stopped by hand) the main process
+    SIGKILLed from the host; the seconds until the stack serves again."""
+    [container] = container_ids(project, "torchserve")
+    result: dict[str, Any] = {}
+    run(["docker", "kill", container])
+    time.sleep(10)
+    running = run(["docker", "inspect", "--format", "{{.State.Running}}", container], capture=True).strip()
+    result["docker_kill_restarted_by_policy"] = running == "true"
+    if running != "true":
+        run(["docker", "start", container])  # by hand, as an operator would after `docker kill`
+    result["back_after_docker_kill_s"] = round(serves_again(url, 300), 1)
+    time.sleep(5)
+    before = restart_count(container)
+    pid = run(["docker", "inspect", "--format", "{{.State.Pid}}", container], capture=True).strip()
+    os.kill(int(pid), 9)  # what the kernel's OOM killer or a crash does: the restart policy applies
+    result["back_after_process_kill_s"] = round(serves_again(url, 300), 1)
+    result["restarted_by_policy"] = restart_count(container) == before + 1
+    return result
+
+
+def mp4_frames(data: bytes) -> int:
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as file:
+        file.write(data)
+        file.flush()
+        with av.open(file.name) as container:
+            return sum(1 for _ in container.decode(video=0))
+
+
+def video_through_gateway_restart(project: str, url: str) -> dict[str, Any]:
+    """A clip submitted, the gateway container restarted mid-job; the job must finish and its overlay video hold
+    every frame of the clip."""
+    clip = CLIP.read_bytes()
+    with httpx.Client(base_url=url, timeout=120) as client:
+        response = client.post("/videos", files={"file": (CLIP.name, clip, "video/mp4")})
+        response.raise_for_status()
+        status_url = response.headers["location"]
+        while (job := client.get(status_url).json())["frames_done"] < 5:
+            if job["status"] in ("done", "failed"):
+                raise SystemExit(f"the job ended before the restart: {job}")
+            time.sleep(0.2)
+    done_before = job["frames_done"]
+    [container] = container_ids(project, "gateway")
+    run(["docker", "restart", container])
+    deadline, answers = time.monotonic() + 600, collections.Counter[str]()
+    while time.monotonic() < deadline:
+        try:
+            answer = httpx.get(status_url, timeout=30)
+        except httpx.HTTPError as error:
+            answers[type(error).__name__] += 1
+            time.sleep(1)
+            continue
+        answers[str(answer.status_code)] += 1
+        if answer.status_code == 200 and (job := answer.json())["status"] in ("done", "failed"):
+            break
+        time.sleep(1)
+    written = mp4_frames(httpx.get(job["video_url"], timeout=120).content) if job["status"] == "done" else 0
+    return {
+        "frames_done_at_restart": done_before,
+        "status": job["status"],
+        "frames_done": job["frames_done"],
+        "clip_frames": mp4_frames(clip),
+        "overlay_frames": written,
+        "error": job.get("error"),
+        "status_answers": dict(answers),
+    }
+
+
+def app_through_restart(project: str, app: str) -> dict[str, Any]:
+    """A page open in Chromium, the app container restarted; the same page segments an upload afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    [container] = container_ids(project, "streamlit")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=list(CHROMIUM_ARGS))
+        page = browser.new_page()
+        page.goto(app)
+        page.wait_for_function("document.querySelectorAll('input[type=file]').length >= 2", timeout=120_000)
+        run(["docker", "restart", container])
+        started = time.monotonic()
+        # The same page, not reloaded: Streamlit's client reconnects to the new server and runs the script again.
+        page.wait_for_function("document.querySelectorAll('input[type=file]').length >= 2", timeout=180_000)
+        page.locator("input[type=file]").first.set_input_files(str(SAMPLE))
+        page.get_by_text("Download mask (category ids, PNG)").wait_for(timeout=180_000)
+        recovered_s = time.monotonic() - started
+        browser.close()
+    return {"page_recovered_s": round(recovered_s, 1)}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--torch-from", choices=sorted(TORCH_SOURCES), default="cpu-index", help="PyTorch wheel source")
+    p.add_argument("--tag", default="chaos", help="image tag (IMAGE_TAG)")
+    p.add_argument("--project", default="roadseg-chaos", help="compose project name")
+    p.add_argument("--clients", type=int, default=2, help="concurrent /predict clients during the faults")
+    p.add_argument("--no-build", action="store_true", help="use the images already tagged --tag")
+    p.add_argument("--json", type=Path, help="write the figures here")
+    args = p.parse_args(argv)
+    compose = compose_command()
+    # Compose v1 applies `deploy.resources.limits` only in its compatibility mode; v2 always does.
+    compose += ["--compatibility"] if compose == ["docker-compose"] else []
+    compose += ["-p", args.project, "-f", str(COMPOSE_FILE)]
+    env = {**os.environ, "REGISTRY": "roadseg", "IMAGE_TAG": args.tag, **TORCH_SOURCES[args.torch_from]}
+    gateway, app = f"http://127.0.0.1:{GATEWAY_PORT}", f"http://127.0.0.1:{APP_PORT}"
+    step = Steps()
+    if not args.no_build:
+        for image in IMAGES:
+            step(f"build {image}", partial(build, image, args.tag, args.torch_from))
+    figures: dict[str, Any] = {"compose": " ".join(compose[: compose.index("-p")]), "torch_from": args.torch_from}
+    load = Load(gateway, args.clients)
+    memory = MemoryPeaks(args.project)
+    try:
+        step("up", lambda: run([*compose, "up", "-d", "--no-build"], env))
+        step("healthy", lambda: wait_healthy(args.project, 600))
+        figures["limits_applied"] = applied_limits(args.project)
+        memory.start()
+        load.start()
+        time.sleep(20)
+        figures["torchserve_kill"] = step("kill TorchServe", lambda: kill_torchserve(args.project, gateway))
+        time.sleep(10)
+        figures["gateway_restart_video"] = step(
+            "restart the gateway mid-video", lambda: video_through_gateway_restart(args.project, gateway)
+        )
+        figures["app_restart"] = step("restart the app", lambda: app_through_restart(args.project, app))
+        time.sleep(10)
+        load.finish()
+        figures["requests"] = dict(load.outcomes)
+        figures["lost"] = load.lost[:20]
+        figures["peak_memory_mib"] = memory.finish()
+    finally:
+        load.finish()
+        step("down", lambda: run([*compose, "down", "-v"], env))
+    figures["limits_mib"] = {service: CONTAINER_LIMITS[service][1] for service in IMAGES}
+    figures["steps_s"] = step.seconds
+    video = figures["gateway_restart_video"]
+    checks = {
+        "no request lost": figures["requests"].get("lost", 0) == 0,
+        f"TorchServe back within {BACK_TARGET_S:.0f} s of a kill": figures["torchserve_kill"][
+            "back_after_process_kill_s"
+        ]
+        <= BACK_TARGET_S,
+        "TorchServe restarted by its policy": figures["torchserve_kill"]["restarted_by_policy"],
+        "the video job finished with every frame after the gateway restart": video["status"] == "done"
+        and video["overlay_frames"] == video["clip_frames"]
+        and "404" not in video["status_answers"],
+        "limits applied as the contract says": figures["limits_applied"]
+        == {s: (float(c), m) for s, (c, m) in CONTAINER_LIMITS.items()},
+        "every container within its memory limit": all(
+            figures["peak_memory_mib"][s] < CONTAINER_LIMITS[s][1] for s in IMAGES
+        ),
+    }
+    figures["checks"] = checks
+    print(json.dumps(figures, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    if not all(checks.values()):
+        raise SystemExit("missed: " + "; ".join(name for name, ok in checks.items() if not ok))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
