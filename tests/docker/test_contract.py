@@ -144,3 +144,12 @@ def test_the_containers_limits_agree_across_compose_kubernetes_and_azure():
     assert kubernetes_limits() == contract.CONTAINER_LIMITS
     aci_mib = {name: (cpus, round(gb * 1024)) for name, (cpus, gb) in aci.RESOURCES.items()}
     assert aci_mib == contract.CONTAINER_LIMITS
+
+
+def test_a_stopping_gateway_gets_longer_than_its_inference_timeout_to_finish_its_requests():
+    compose = yaml.safe_load((DOCKER / "docker-compose.yml").read_text())["services"]["gateway"]
+    grace_s = int(compose["stop_grace_period"].removesuffix("s"))
+    documents = yaml.safe_load_all((DOCKER / "kubernetes" / "serving.yaml").read_text())
+    [serving] = [d for d in documents if d and d["kind"] == "Deployment"]
+    assert grace_s == serving["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert grace_s > contract.GATEWAY_INFERENCE_TIMEOUT_S
