@@ -1,4 +1,4 @@
-"""Faults at the container level (`make compose-chaos`): the three images under Docker Compose with their deployment
+"""Faults at the container level (`make compose-smoke CHAOS=1`): the three images under Docker Compose with their deployment
 limits (`roadseg.contract.CONTAINER_LIMITS`, the same in compose, ACI and Kubernetes), every shipped archive loaded,
 a bounded mixed load of `POST /predict` (both models, three sizes) and a video job, while:
 
@@ -23,7 +23,6 @@ container's peak memory under the load is read from its cgroup against its limit
 
 from __future__ import annotations
 
-import argparse
 import collections
 import io
 import json
@@ -47,6 +46,7 @@ from compose_smoke import (  # this folder: the script runs as `python scripts/c
     TORCH_SOURCES,
     Steps,
     build,
+    compose_arguments,
     compose_command,
     run,
     wait_healthy,
@@ -370,10 +370,7 @@ def app_through_restart(project: str, app: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--torch-from", choices=sorted(TORCH_SOURCES), default="cpu-index", help="PyTorch wheel source")
-    p.add_argument("--tag", default="chaos", help="image tag (IMAGE_TAG)")
-    p.add_argument("--project", default="roadseg-chaos", help="compose project name")
+    p = compose_arguments(__doc__, "chaos", "roadseg-chaos")
     p.add_argument("--clients", type=int, default=2, help="concurrent /predict clients during the faults")
     p.add_argument("--no-build", action="store_true", help="use the images already tagged --tag")
     p.add_argument(
@@ -382,7 +379,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="send the load to the host's published port (through Docker's userland proxy) instead of the gateway "
         "container's address on the compose network, where the app container reaches it",
     )
-    p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args(argv)
     compose = compose_command()
     # Compose v1 applies `deploy.resources.limits` only in its compatibility mode; v2 always does.

@@ -137,13 +137,19 @@ def check_app_in_chromium(app: str) -> None:
         browser.close()
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def compose_arguments(description: str | None, tag: str, project: str) -> argparse.ArgumentParser:
+    """The options every run of the compose stack takes: where PyTorch comes from, the images' tag, the project."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--torch-from", choices=sorted(TORCH_SOURCES), default="cpu-index", help="PyTorch wheel source")
-    p.add_argument("--tag", default="smoke", help="image tag (IMAGE_TAG)")
-    p.add_argument("--project", default="roadseg-smoke", help="compose project name")
-    p.add_argument("--health-timeout", type=float, default=600, help="seconds to wait for healthy containers")
+    p.add_argument("--tag", default=tag, help="image tag (IMAGE_TAG)")
+    p.add_argument("--project", default=project, help="compose project name")
     p.add_argument("--json", type=Path, help="write the figures here")
+    return p
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = compose_arguments(__doc__, "smoke", "roadseg-smoke")
+    p.add_argument("--health-timeout", type=float, default=600, help="seconds to wait for healthy containers")
     args = p.parse_args(argv)
     compose = [*compose_command(), "-p", args.project, "-f", str(COMPOSE_FILE)]
     env = {**os.environ, "REGISTRY": "roadseg", "IMAGE_TAG": args.tag, **TORCH_SOURCES[args.torch_from]}
