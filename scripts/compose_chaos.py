@@ -1,6 +1,6 @@
-"""Faults at the container level (`make compose-smoke CHAOS=1`): the three images under Docker Compose with their deployment
-limits (`roadseg.contract.CONTAINER_LIMITS`, the same in compose, ACI and Kubernetes), every shipped archive loaded,
-a bounded mixed load of `POST /predict` (both models, three sizes) and a video job, while:
+"""Faults at the container level (`make compose-smoke CHAOS=1`): the three images under Docker Compose with their
+deployment limits (`roadseg.contract.CONTAINER_LIMITS`, the same in compose, ACI and Kubernetes), every shipped
+archive loaded, a bounded mixed load of `POST /predict` (both models, three sizes) and a video job, while:
 
 1. the TorchServe container is killed: `docker kill` first (which Docker counts as a stop by hand: the restart
    policy leaves such a container down), then its main process is SIGKILLed from the host, as the kernel's OOM
