@@ -183,7 +183,10 @@ def overhead(url: str, data: bytes, name: str, version: str, requests: int) -> d
     """One model's served form in this process against `POST /predict?model=name`, taking turns: p50 ms of
     `Segmenter.segment` on the decoded frame (the embedded table's figure), of the handler's whole work (bytes in,
     mask PNG out) and of the request."""
-    [shipped] = [m for m in SHIPPED_MODELS if (m.name, m.version) == (name, version)]
+    found = [m for m in SHIPPED_MODELS if (m.name, m.version) == (name, version)]
+    if not found:
+        raise SystemExit(f"the gateway serves {name} {version}, which this checkout's catalogue does not ship")
+    shipped = found[0]
     segmenter = Segmenter.load(shipped.onnx or shipped.weights, cpu_threads())
     rgb = decode_image(data)
     buffer = io.BytesIO()
