@@ -24,7 +24,6 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import httpx
 import numpy as np
 from PIL import Image
@@ -32,6 +31,7 @@ from PIL import Image
 from benchmarks.load import send
 from benchmarks.serving import REPO_ROOT, start_services
 from gateway.videos.codec import Mp4Writer
+from roadseg.videos import decoded_frame_count
 from segmenter.cli import Job, Outputs, segment_video
 from segmenter.embedded import EmbeddedSegmenter
 from stack.processes import stop
@@ -87,9 +87,7 @@ def run_in_process(clip: Path, model: str, work: Path) -> tuple[int, float]:
     started = time.perf_counter()
     segment_video(segmenter, Job(clip, Path(model), "video"), work, Outputs())
     seconds = time.perf_counter() - started
-    with av.open(str(work / f"{model}_overlay.mp4")) as container:
-        frames = sum(1 for _ in container.decode(video=0))
-    return frames, seconds
+    return decoded_frame_count(work / f"{model}_overlay.mp4"), seconds
 
 
 def main(args: argparse.Namespace) -> None:

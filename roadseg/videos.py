@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Generator
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import av.error
@@ -20,6 +21,12 @@ def rgb_frames(path: Path) -> Generator[np.ndarray, None, None]:
         stream.thread_type = "AUTO"
         for frame in container.decode(stream):
             yield frame.to_ndarray(format="rgb24")
+
+
+def decoded_frame_count(source: Path | BinaryIO) -> int:
+    """How many frames of a video file (or of a file object holding one) decode."""
+    with av.open(str(source) if isinstance(source, Path) else source, mode="r") as container:
+        return sum(1 for _ in container.decode(video=0))
 
 
 class Mp4Writer:

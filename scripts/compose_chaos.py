@@ -28,7 +28,6 @@ import io
 import json
 import os
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,7 +35,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import av
 import httpx
 import numpy as np
 from compose_smoke import (  # this folder: the script runs as `python scripts/compose_chaos.py`
@@ -54,6 +52,7 @@ from compose_smoke import (  # this folder: the script runs as `python scripts/c
 from PIL import Image
 
 from roadseg.contract import APP_PORT, CONTAINER_LIMITS, GATEWAY_PORT, REALTIME_MODEL_NAME
+from roadseg.videos import decoded_frame_count
 from stack.processes import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT
 
 CLIP = REPO_ROOT / "streamlit" / "samples" / "camvid_0016E5.mp4"
@@ -85,6 +84,7 @@ class Load:
     clients: int = 2
     timeout_s: float = 90.0  # longer than the gateway's own timeout: a hang would show as lost
     outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
+    answered: int = 0  # requests that got an HTTP answer, whatever it was
     lost: list[str] = field(default_factory=list)
     unanswered: list[tuple[float, str]] = field(default_factory=list)  # (sent at, what)
     outages: list[tuple[float, float]] = field(default_factory=list)
@@ -109,9 +109,6 @@ class Load:
 
     def settle(self, gateway_answers: int) -> dict[str, Any]:
         """The outcome of every request, given how many of the load's requests the gateway's log says it answered."""
-        answered = sum(n for outcome, n in self.outcomes.items() if outcome != "lost") + sum(
-            1 for detail in self.lost if ": HTTP " in detail
-        )
         unanswered = [
             f"{what}, sent at {sent - self.started:.2f} s"
             + (" (gateway restarting)" if any(a <= sent <= b for a, b in self.outages) else "")
@@ -120,7 +117,7 @@ class Load:
         return {
             **self.outcomes,
             "never accepted (no answer, none logged by the gateway)": len(unanswered),
-            "answered by the gateway but not received": max(0, gateway_answers - answered),
+            "answered by the gateway but not received": max(0, gateway_answers - self.answered),
             "unanswered": unanswered,
         }
 
@@ -151,6 +148,8 @@ class Load:
                 except httpx.HTTPError as error:  # a timeout: the gateway hung
                     self._record("lost", f"{model} {size}: {type(error).__name__}, sent at {sent - self.started:.2f} s")
                     continue
+                with self.lock:
+                    self.answered += 1
                 self._record(*classify(response, size, model))
                 if response.status_code == 503:
                     time.sleep(min(float(response.headers.get("retry-after", 1)), 2.0))
@@ -295,14 +294,6 @@ def kill_torchserve(project: str, url: str) -> dict[str, Any]:
     return result
 
 
-def mp4_frames(data: bytes) -> int:
-    with tempfile.NamedTemporaryFile(suffix=".mp4") as file:
-        file.write(data)
-        file.flush()
-        with av.open(file.name) as container:
-            return sum(1 for _ in container.decode(video=0))
-
-
 def video_through_gateway_restart(project: str, url: str) -> dict[str, Any]:
     """A clip submitted, the gateway container restarted mid-job; the job must finish and its overlay video hold
     every frame of the clip."""
@@ -332,14 +323,16 @@ def video_through_gateway_restart(project: str, url: str) -> dict[str, Any]:
         if answer.status_code == 200 and (job := answer.json())["status"] in ("done", "failed"):
             break
         time.sleep(1)
-    written = mp4_frames(httpx.get(job["video_url"], timeout=120).content) if job["status"] == "done" else 0
+    written = 0
+    if job["status"] == "done":
+        written = decoded_frame_count(io.BytesIO(httpx.get(job["video_url"], timeout=120).content))
     return {
         "outage": (down, back),
         "gateway_back_s": round(back - down, 1),
         "frames_done_at_restart": done_before,
         "status": job["status"],
         "frames_done": job["frames_done"],
-        "clip_frames": mp4_frames(clip),
+        "clip_frames": decoded_frame_count(CLIP),
         "overlay_frames": written,
         "error": job.get("error"),
         "status_answers": dict(answers),

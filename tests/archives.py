@@ -44,11 +44,13 @@ def constant_model(
 
 
 @cache
-def _constant_graph(short_side: int, model: str) -> bytes:
-    """The constant model's ONNX graph for category 0: exported once per process (an export takes 5-20 s)."""
+def _constant_graph(short_side: int, model: str) -> tuple[bytes, str]:
+    """The constant model's ONNX graph for category 0 and its classifier bias's name: exported once per process
+    (an export takes 5-20 s)."""
     config, state = constant_model(0, short_side, model)
     with tempfile.TemporaryDirectory() as folder:
-        return export_onnx(model_from_config(config, state).eval(), Path(folder) / "m.onnx", short_side).read_bytes()
+        path = export_onnx(model_from_config(config, state).eval(), Path(folder) / "m.onnx", short_side)
+        return path.read_bytes(), head_bias(state)
 
 
 def write_constant_model(folder: Path, category: int, short_side: int = 64) -> tuple[Path, Path]:
@@ -63,8 +65,8 @@ def write_constant_model(folder: Path, category: int, short_side: int = 64) -> t
 
 def write_constant_onnx(path: Path, category: int, short_side: int = 64, model: str = "unet_mini") -> Path:
     """The constant model as an ONNX graph (runtime onnxruntime): the cached export, its classifier's bias set."""
-    graph = onnx.load_from_string(_constant_graph(short_side, model))
-    name = head_bias(constant_model(0, short_side, model)[1])
+    data, name = _constant_graph(short_side, model)
+    graph = onnx.load_from_string(data)
     [bias] = [tensor for tensor in graph.graph.initializer if tensor.name == name]
     bias.CopyFrom(numpy_helper.from_array(constant_bias(category).numpy(), name))
     path.parent.mkdir(parents=True, exist_ok=True)
